@@ -1,0 +1,191 @@
+"""The ledger entry, format v1: a signed, hash-chained record of one payload.
+
+An entry is a JSON object with exactly these members:
+
+    {"kid": signer key id, "payload": any JSON, "prev": hex SHA-256 of the previous
+     entry's bytes, "seq": sequence number, "sig": base64 Ed25519 signature,
+     "ts": RFC 3339 UTC time, "type": payload type, "v": 1}
+
+Its bytes are the RFC 8785 canonical JSON of that object; the entry hash is SHA-256
+of those bytes and the Merkle leaf is those same bytes. The signature covers
+``SIGNING_CONTEXT`` followed by the canonical JSON of the object without "sig".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from ledger import keys
+from ledger.canonical import canonical_json
+from ledger.errors import InvalidInput, VerificationError
+
+FORMAT_VERSION = 1
+SIGNING_CONTEXT = b"tracespace/ledger-entry/v1\n"
+GENESIS_PREV = "0" * 64
+MAX_TYPE_LENGTH = 128
+_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9._:/-]{0,127}$")
+_TAIL = re.compile(
+    rb',"prev":"([0-9a-f]{64})","seq":(0|[1-9][0-9]*),"sig":"([A-Za-z0-9+/]{86}==)",'
+    rb'"ts":"[^"\\]+","type":"(?:[^"\\]|\\.)*","v":1}\Z'
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_type(payload_type: str) -> str:
+    if not isinstance(payload_type, str) or not _TYPE_RE.match(payload_type):
+        raise InvalidInput(
+            f"payload type {payload_type!r} must be 1-{MAX_TYPE_LENGTH} characters of "
+            "a-z 0-9 . _ : / - starting with a letter or digit"
+        )
+    return payload_type
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    ts: str
+    kid: str
+    type: str
+    payload: Any
+    prev: str
+    sig: str
+    body: bytes
+
+    @property
+    def hash(self) -> bytes:
+        return hashlib.sha256(self.body).digest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": FORMAT_VERSION,
+            "seq": self.seq,
+            "ts": self.ts,
+            "kid": self.kid,
+            "type": self.type,
+            "payload": self.payload,
+            "prev": self.prev,
+            "sig": self.sig,
+        }
+
+
+def sign_entry(
+    key: SigningKey, seq: int, prev: str, payload_type: str, payload: Any, ts: str | None = None
+) -> Entry:
+    """Build and sign the entry that follows `prev` at position `seq`."""
+    unsigned = {
+        "v": FORMAT_VERSION,
+        "seq": seq,
+        "ts": ts or utc_now(),
+        "kid": keys.public_key_id(bytes(key.verify_key)),
+        "type": check_type(payload_type),
+        "payload": payload,
+        "prev": prev,
+    }
+    message = canonical_json(unsigned)
+    sig = base64.b64encode(key.sign(SIGNING_CONTEXT + message).signature).decode()
+    unsigned["sig"] = sig
+    return Entry(
+        seq=seq,
+        ts=unsigned["ts"],
+        kid=unsigned["kid"],
+        type=payload_type,
+        payload=payload,
+        prev=prev,
+        sig=sig,
+        body=canonical_json(unsigned),
+    )
+
+
+def parse_entry(body: bytes) -> Entry:
+    """Parse stored or served entry bytes; checks shape, not the signature."""
+    try:
+        obj = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"entry is not JSON: {exc}") from None
+    return entry_from_json(obj, body)
+
+
+def entry_from_json(obj: Any, body: bytes | None = None) -> Entry:
+    if not isinstance(obj, dict):
+        raise InvalidInput("entry must be a JSON object")
+    expected = {"v", "seq", "ts", "kid", "type", "payload", "prev", "sig"}
+    if set(obj) != expected:
+        raise InvalidInput(f"entry members must be exactly {sorted(expected)}")
+    if obj["v"] != FORMAT_VERSION:
+        raise InvalidInput(f"unsupported entry format version {obj['v']!r}")
+    if not isinstance(obj["seq"], int) or isinstance(obj["seq"], bool) or obj["seq"] < 0:
+        raise InvalidInput("entry seq must be a non-negative integer")
+    for name in ("ts", "kid", "type", "prev", "sig"):
+        if not isinstance(obj[name], str):
+            raise InvalidInput(f"entry {name} must be a string")
+    canonical = canonical_json(obj)
+    if body is not None and body != canonical:
+        raise InvalidInput("entry bytes are not in RFC 8785 canonical form")
+    return Entry(
+        seq=obj["seq"],
+        ts=obj["ts"],
+        kid=obj["kid"],
+        type=obj["type"],
+        payload=obj["payload"],
+        prev=obj["prev"],
+        sig=obj["sig"],
+        body=canonical,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryLinks:
+    """What verification needs from an entry, read without parsing the payload."""
+
+    seq: int
+    kid: str
+    prev: str
+    signature: bytes
+    message: bytes
+
+
+def read_links(body: bytes) -> EntryLinks:
+    """Slice the chain fields and the signed message out of canonical entry bytes.
+
+    This is the hot path of full verification. It relies on the canonical member order;
+    bytes that are not canonical fail here or fail the signature check.
+    """
+    if not body.startswith(b'{"kid":"'):
+        raise InvalidInput("entry bytes do not start with the kid member")
+    kid_end = body.find(b'"', 8)
+    tail_at = body.rfind(b',"prev":"')
+    tail = _TAIL.match(body, tail_at) if tail_at > 0 else None
+    if kid_end < 0 or tail is None:
+        raise InvalidInput("entry bytes are not a canonical v1 entry")
+    sig = tail.group(3)
+    sig_at = tail.start(3) - len(b',"sig":"')
+    try:
+        signature = binascii.a2b_base64(sig)
+    except binascii.Error:
+        raise InvalidInput("entry signature is not base64") from None
+    return EntryLinks(
+        seq=int(tail.group(2)),
+        kid=body[8:kid_end].decode("ascii", "replace"),
+        prev=tail.group(1).decode("ascii"),
+        signature=signature,
+        message=SIGNING_CONTEXT + body[:sig_at] + body[tail.end(3) + 1 :],
+    )
+
+
+def verify_entry_signature(entry_body: bytes, public_key: bytes) -> EntryLinks:
+    links = read_links(entry_body)
+    if not keys.verify(public_key, links.message, links.signature):
+        raise VerificationError(links.seq, "entry signature does not verify")
+    return links

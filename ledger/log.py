@@ -1,0 +1,334 @@
+"""The ledger: append signed entries, publish checkpoints, and serve proofs.
+
+Integration is one function, `LedgerTransaction._flush`, run inside the append lock:
+sequence numbers, hash links, tree nodes and the head row change together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from nacl.signing import SigningKey
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ledger import keys, merkle, store
+from ledger.canonical import canonical_json
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.entry import GENESIS_PREV, Entry, parse_entry, sign_entry, utc_now
+from ledger.errors import InvalidInput, LedgerError, NotAllowed, NotFound
+from ledger.note import format_vkey
+
+GENESIS_TYPE = "ledger.genesis"
+ROTATION_TYPE = "ledger.key-rotation"
+ROTATION_CONTEXT = b"tracespace/key-rotation/v1\n"
+MAX_PAYLOAD_BYTES = 1 << 20
+
+
+@dataclass
+class _Tip:
+    size: int
+    last_hash: str
+    kid: str
+    tree: merkle.CompactRange
+
+
+class LedgerTransaction:
+    """Appends made inside one database transaction; see `Ledger.transaction`."""
+
+    def __init__(self, ledger: Ledger, conn: Connection, tip: _Tip) -> None:
+        self.ledger = ledger
+        self.connection = conn
+        self._tip = tip
+        self._key = ledger.signer
+        self._entries: list[dict[str, Any]] = []
+        self._nodes: list[dict[str, Any]] = []
+        self._keys: list[dict[str, Any]] = []
+
+    @property
+    def size(self) -> int:
+        return self._tip.size
+
+    def append(self, payload_type: str, payload: Any) -> Entry:
+        entry = sign_entry(self._key, self._tip.size, self._tip.last_hash, payload_type, payload)
+        if len(entry.body) > MAX_PAYLOAD_BYTES:
+            raise InvalidInput(f"entry is larger than {MAX_PAYLOAD_BYTES} bytes")
+        digest = entry.hash
+        self._entries.append(
+            {"seq": entry.seq, "type": entry.type, "hash": digest, "body": entry.body}
+        )
+        for level, index, h in self._tip.tree.append(merkle.leaf_hash(entry.body)):
+            self._nodes.append({"id": store.node_key(level, index), "hash": h})
+        self._tip.size += 1
+        self._tip.last_hash = digest.hex()
+        return entry
+
+    def append_many(self, items: Iterable[tuple[str, Any]]) -> list[Entry]:
+        return [self.append(t, p) for t, p in items]
+
+    def rotate_key(self, new_key: SigningKey) -> Entry:
+        """Hand signing over to `new_key`; the entry is signed by both keys."""
+        new_public = keys.check_public_key(bytes(new_key.verify_key))
+        new_b64 = base64.b64encode(new_public).decode()
+        statement = rotation_statement(self._tip.size, self._tip.last_hash, self._tip.kid, new_b64)
+        proof = base64.b64encode(new_key.sign(statement).signature).decode()
+        new_kid = keys.public_key_id(new_public)
+        entry = self.append(
+            ROTATION_TYPE,
+            {"v": 1, "new_kid": new_kid, "new_public_key": new_b64, "new_key_signature": proof},
+        )
+        self._key = new_key
+        self._tip.kid = new_kid
+        self._keys.append({"kid": new_kid, "public_key": new_public, "from_seq": entry.seq + 1})
+        return entry
+
+    def _flush(self) -> None:
+        conn = self.connection
+        if self._entries:
+            conn.execute(insert(store.entry_table), self._entries)
+            conn.execute(insert(store.node_table), self._nodes)
+        if self._keys:
+            conn.execute(insert(store.key_table), self._keys)
+        conn.execute(
+            update(store.head_table)
+            .where(store.head_table.c.id == 1)
+            .values(size=self._tip.size, last_hash=self._tip.last_hash, kid=self._tip.kid)
+        )
+
+
+def rotation_statement(seq: int, prev: str, old_kid: str, new_public_key_b64: str) -> bytes:
+    """What the new key signs: bound to the position, so it cannot be replayed elsewhere."""
+    return ROTATION_CONTEXT + canonical_json(
+        {"seq": seq, "prev": prev, "old_kid": old_kid, "new_public_key": new_public_key_b64}
+    )
+
+
+class Ledger:
+    """One node's log. Thread-safe; several processes may share the database."""
+
+    def __init__(self, engine: Engine, signer: SigningKey, origin: str) -> None:
+        self.engine = engine
+        self.signer = signer
+        self.origin = origin
+        self._lock = threading.Lock()
+        self._tip: _Tip | None = None
+
+    @classmethod
+    def open(cls, url: str | Engine, signer: SigningKey, origin: str) -> Ledger:
+        """Open (creating tables and the genesis entry if needed) the ledger at `url`."""
+        engine = url if isinstance(url, Engine) else store.make_engine(url)
+        store.create_tables(engine)
+        ledger = cls(engine, signer, origin)
+        ledger._ensure_genesis()
+        return ledger
+
+    # -- appending -------------------------------------------------------------
+
+    def _ensure_genesis(self) -> None:
+        public = bytes(self.signer.verify_key)
+        kid = keys.public_key_id(public)
+        try:
+            with store.write_transaction(self.engine) as conn:
+                if conn.execute(select(store.head_table.c.size)).first() is not None:
+                    return
+                conn.execute(
+                    insert(store.head_table).values(id=1, size=0, last_hash=GENESIS_PREV, kid=kid)
+                )
+                conn.execute(insert(store.key_table).values(kid=kid, public_key=public, from_seq=0))
+                tx = LedgerTransaction(
+                    self, conn, _Tip(0, GENESIS_PREV, kid, merkle.CompactRange())
+                )
+                tx.append(
+                    GENESIS_TYPE,
+                    {
+                        "v": 1,
+                        "origin": self.origin,
+                        "public_key": base64.b64encode(public).decode(),
+                    },
+                )
+                tx._flush()
+        except IntegrityError:
+            return  # another process created the genesis entry first
+
+    def _load_tip(self, conn: Connection) -> _Tip:
+        row = conn.execute(
+            select(store.head_table.c.size, store.head_table.c.last_hash, store.head_table.c.kid)
+        ).one()
+        size, last_hash, kid = int(row.size), row.last_hash, row.kid
+        cached = self._tip
+        if cached is not None and cached.size == size and cached.last_hash == last_hash:
+            return cached
+        ids = merkle.CompactRange.nodes_for(size)
+        nodes = self._read_nodes(conn, ids)
+        tree = merkle.CompactRange(size, [nodes[n] for n in ids])
+        return _Tip(size, last_hash, kid, tree)
+
+    @contextmanager
+    def transaction(self) -> Iterator[LedgerTransaction]:
+        """Append entries atomically with the caller's own writes on `tx.connection`."""
+        with self._lock, store.write_transaction(self.engine) as conn:
+            tip = self._load_tip(conn)
+            if tip.kid != keys.public_key_id(bytes(self.signer.verify_key)):
+                raise NotAllowed("this node's key is not the ledger's current signing key")
+            work = _Tip(
+                tip.size,
+                tip.last_hash,
+                tip.kid,
+                merkle.CompactRange(tip.tree.size, list(tip.tree.hashes)),
+            )
+            tx = LedgerTransaction(self, conn, work)
+            self._tip = None  # until this commits, the cache may be stale
+            yield tx
+            tx._flush()
+        self._tip = work
+        self.signer = tx._key
+
+    def append(self, payload_type: str, payload: Any) -> Entry:
+        with self.transaction() as tx:
+            return tx.append(payload_type, payload)
+
+    def append_many(self, items: Iterable[tuple[str, Any]]) -> list[Entry]:
+        with self.transaction() as tx:
+            return tx.append_many(items)
+
+    def rotate_key(self, new_key: SigningKey) -> Entry:
+        with self.transaction() as tx:
+            return tx.rotate_key(new_key)
+
+    # -- reading ---------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(store.head_table.c.size)).scalar_one())
+
+    def entry_bytes(self, seq: int) -> bytes:
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                select(store.entry_table.c.body).where(store.entry_table.c.seq == seq)
+            ).scalar_one_or_none()
+        if body is None:
+            raise NotFound(f"no entry {seq}")
+        return bytes(body)
+
+    def entry(self, seq: int) -> Entry:
+        return parse_entry(self.entry_bytes(seq))
+
+    def entries_bytes(self, start: int, end: int) -> list[bytes]:
+        """Entry bytes for seq in [start, end), in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(store.entry_table.c.body)
+                .where(store.entry_table.c.seq >= start, store.entry_table.c.seq < end)
+                .order_by(store.entry_table.c.seq)
+            ).scalars()
+            return [bytes(b) for b in rows]
+
+    def seqs_of_types(self, types: Sequence[str], below: int) -> list[int]:
+        et = store.entry_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(et.c.seq)
+                .where(et.c.type.in_(list(types)), et.c.seq < below)
+                .order_by(et.c.seq)
+            ).scalars()
+            return [int(s) for s in rows]
+
+    def public_keys(self) -> list[tuple[str, bytes, int]]:
+        """Key history as (kid, public key, first seq it signs)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(store.key_table).order_by(store.key_table.c.from_seq)).all()
+        return [(r.kid, bytes(r.public_key), int(r.from_seq)) for r in rows]
+
+    def vkey(self) -> str:
+        """The C2SP note verifier key of the current signing key."""
+        return format_vkey(self.origin, bytes(self.signer.verify_key))
+
+    # -- tree and proofs -------------------------------------------------------
+
+    @staticmethod
+    def _read_nodes(conn: Connection, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        if not ids:
+            return {}
+        wanted = {store.node_key(level, index): (level, index) for level, index in ids}
+        rows = conn.execute(
+            select(store.node_table.c.id, store.node_table.c.hash).where(
+                store.node_table.c.id.in_(list(wanted))
+            )
+        ).all()
+        found = {wanted[r.id]: bytes(r.hash) for r in rows}
+        if len(found) != len(wanted):
+            missing = sorted(set(wanted.values()) - set(found))
+            raise LedgerError(f"tree nodes missing from storage: {missing[:4]}")
+        return found
+
+    def _hash_ranges(self, ranges: list[tuple[int, int]], size: int) -> list[bytes]:
+        self._check_size(size)
+        ids = [n for s, e in ranges for n in merkle.perfect_subtrees(s, e)]
+        with self.engine.connect() as conn:
+            nodes = self._read_nodes(conn, ids)
+        return merkle.hash_ranges(ranges, nodes.__getitem__)
+
+    def _check_size(self, size: int) -> None:
+        current = self.size
+        if not 0 <= size <= current:
+            raise InvalidInput(f"tree size {size} is outside 0..{current}")
+
+    def root(self, size: int) -> bytes:
+        if size == 0:
+            return merkle.EMPTY_ROOT
+        return self._hash_ranges([(0, size)], size)[0]
+
+    def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        if not 0 <= seq < size:
+            raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
+        return self._hash_ranges(merkle.inclusion_ranges(seq, size), size)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        if not 0 < first <= second:
+            raise InvalidInput(f"no consistency proof from size {first} to size {second}")
+        return self._hash_ranges(merkle.consistency_ranges(first, second), second)
+
+    def range_proof(self, begin: int, end: int, size: int) -> list[bytes]:
+        """Hashes that, with the leaves [begin, end), rebuild the root at `size`."""
+        if not 0 <= begin < end <= size:
+            raise InvalidInput(f"range [{begin}, {end}) is not inside a tree of size {size}")
+        return self._hash_ranges(merkle.range_proof_ranges(begin, end, size), size)
+
+    # -- checkpoints -----------------------------------------------------------
+
+    def checkpoint(self) -> str:
+        """The signed checkpoint of the current tree, published (stored) once per size."""
+        with store.read_transaction(self.engine) as conn:
+            size = int(conn.execute(select(store.head_table.c.size)).scalar_one())
+            note = conn.execute(
+                select(store.checkpoint_table.c.note).where(store.checkpoint_table.c.size == size)
+            ).scalar_one_or_none()
+            if note is not None:
+                return note
+            ids = merkle.perfect_subtrees(0, size) if size else []
+            nodes = self._read_nodes(conn, ids)
+        root = merkle.fold([nodes[n] for n in ids])
+        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.origin, self.signer)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(store.checkpoint_table).values(
+                        size=size, root=root, note=note, created=utc_now()
+                    )
+                )
+        except IntegrityError:
+            pass  # published concurrently for the same size; ours is equally valid
+        return note
+
+    def published_checkpoints(self) -> list[tuple[int, bytes, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(store.checkpoint_table).order_by(store.checkpoint_table.c.size)
+            ).all()
+        return [(int(r.size), bytes(r.root), r.note) for r in rows]

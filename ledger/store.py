@@ -1,0 +1,147 @@
+"""Ledger tables and the database engine for SQLite (embedded) and PostgreSQL.
+
+The tables are SQLModel classes; the hot paths use SQLAlchemy Core on their tables.
+`write_transaction` is the one place that takes the append lock: `BEGIN IMMEDIATE` on
+SQLite (one writer per database file, across processes), a row lock on the head row on
+PostgreSQL. Everything that must be atomic with an append (identifier records, captured
+events) runs inside that same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, LargeBinary, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlmodel import BigInteger, Column, Field, SQLModel
+
+NODE_ID_SHIFT = 48
+
+
+def node_key(level: int, index: int) -> int:
+    """One integer key per perfect subtree, so a proof is one `IN (...)` lookup."""
+    return (level << NODE_ID_SHIFT) | index
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entry"
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = Field(index=True, max_length=128)
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerNode(SQLModel, table=True):
+    __tablename__ = "ledger_node"
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerHead(SQLModel, table=True):
+    """A single row: the tree size, the hash of the last entry and the signing key id."""
+
+    __tablename__ = "ledger_head"
+    id: int = Field(default=1, primary_key=True)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_hash: str
+    kid: str
+
+
+class LedgerKey(SQLModel, table=True):
+    """Key history, derived from genesis and rotation entries (verification re-derives it)."""
+
+    __tablename__ = "ledger_key"
+    kid: str = Field(primary_key=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    from_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class LedgerCheckpoint(SQLModel, table=True):
+    """Every checkpoint the node has published, so later truncation is detectable."""
+
+    __tablename__ = "ledger_checkpoint"
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    note: str
+    created: str
+
+
+class WitnessState(SQLModel, table=True):
+    """The last checkpoint of each peer log this node has cosigned or seen."""
+
+    __tablename__ = "ledger_witness_state"
+    origin: str = Field(primary_key=True)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+entry_table = LedgerEntry.__table__
+node_table = LedgerNode.__table__
+head_table = LedgerHead.__table__
+key_table = LedgerKey.__table__
+checkpoint_table = LedgerCheckpoint.__table__
+witness_table = WitnessState.__table__
+
+
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; on SQLite: WAL, full fsync on commit, and a long busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" hook issue BEGIN
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit that returned survives power loss, not only a process crash.
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def create_tables(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the ledger's append lock until it commits or rolls back."""
+    if is_sqlite(engine):
+        with engine.connect() as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+    else:
+        with engine.begin() as conn:
+            conn.execute(select(head_table.c.id).where(head_table.c.id == 1).with_for_update())
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-only snapshot (one transaction), so multi-query reads are consistent."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn

@@ -1,0 +1,223 @@
+"""Full verification of a ledger database: every signature, link, tree node and checkpoint.
+
+Signature checks dominate the cost, so chunks of entries are checked in worker
+processes (one per core); the parent stitches the chunks' hash links together, rebuilds
+the Merkle tree from the leaf hashes and compares it with every published checkpoint
+and with the stored tree nodes. Errors report the first bad sequence number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, func, select
+
+from ledger import keys, merkle, store
+from ledger.checkpoint import parse_checkpoint
+from ledger.entry import GENESIS_PREV, read_links
+from ledger.errors import InvalidInput, LedgerError, VerificationError
+from ledger.keyschedule import KEY_ENTRY_TYPES, KeySchedule
+from ledger.note import format_vkey, parse_vkey, verify_note
+
+CHUNK = 20_000
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ChunkResult:
+    start: int
+    first_prev: str
+    last_hash: str
+    leaves: bytes
+    error: VerificationError | None = None
+
+
+@dataclass
+class VerifyReport:
+    size: int = 0
+    entries_checked: int = 0
+    checkpoints_checked: int = 0
+    keys: list[dict[str, object]] = field(default_factory=list)
+    error: VerificationError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "v": 1,
+            "ok": self.ok,
+            "size": self.size,
+            "entries_checked": self.entries_checked,
+            "checkpoints_checked": self.checkpoints_checked,
+            "keys": self.keys,
+            "first_bad_seq": self.error.seq if self.error else None,
+            "reason": self.error.reason if self.error else None,
+        }
+
+
+def check_entries(
+    rows: Sequence[tuple[int, bytes]], start: int, schedule: KeySchedule, prev: str | None
+) -> ChunkResult:
+    """Check consecutive entries from `start`; `prev` links the first one when known."""
+    leaves = bytearray()
+    last = prev or ""
+    first_prev = ""
+    expected = start
+    for seq, body in rows:
+        try:
+            if seq != expected:
+                raise VerificationError(expected, "entry is missing")
+            links = read_links(body)
+            if links.seq != seq:
+                raise VerificationError(seq, f"entry claims seq {links.seq} (rows swapped?)")
+            if seq == start:
+                first_prev = links.prev
+            if seq == 0 and links.prev != GENESIS_PREV:
+                raise VerificationError(seq, "first entry does not start the chain")
+            if last and links.prev != last:
+                raise VerificationError(seq, "hash link to the previous entry is broken")
+            kid, public = schedule.key_for(seq)
+            if links.kid != kid:
+                raise VerificationError(seq, f"signed by key {links.kid}, expected {kid}")
+            if not keys.verify(public, links.message, links.signature):
+                raise VerificationError(seq, "entry signature does not verify")
+        except InvalidInput as exc:
+            err = VerificationError(seq, f"entry bytes are malformed: {exc}")
+            return ChunkResult(start, first_prev, last, bytes(leaves), err)
+        except VerificationError as err:
+            return ChunkResult(start, first_prev, last, bytes(leaves), err)
+        last = hashlib.sha256(body).hexdigest()
+        leaves += merkle.leaf_hash(body)
+        expected += 1
+    return ChunkResult(start, first_prev, last, bytes(leaves))
+
+
+_worker_engine: Engine | None = None
+
+
+def _check_chunk(args: tuple[str, int, int, KeySchedule]) -> ChunkResult:
+    global _worker_engine
+    url, start, end, schedule = args
+    if _worker_engine is None:
+        _worker_engine = store.make_engine(url)
+    with _worker_engine.connect() as conn:
+        rows = conn.execute(
+            select(store.entry_table.c.seq, store.entry_table.c.body, store.entry_table.c.hash)
+            .where(store.entry_table.c.seq >= start, store.entry_table.c.seq < end)
+            .order_by(store.entry_table.c.seq)
+        ).all()
+    result = check_entries([(int(r.seq), bytes(r.body)) for r in rows], start, schedule, None)
+    checked = len(result.leaves) // 32
+    if result.error is None and start + checked < end:
+        result.error = VerificationError(start + checked, "entry is missing")
+    for r in rows[:checked]:
+        if hashlib.sha256(r.body).digest() != bytes(r.hash):
+            result.error = VerificationError(int(r.seq), "stored entry hash does not match")
+            result.leaves = result.leaves[: (int(r.seq) - start) * 32]
+            break
+    return result
+
+
+def _chunks(url: str, size: int, schedule: KeySchedule, workers: int) -> Iterator[ChunkResult]:
+    jobs = [(url, s, min(s + CHUNK, size), schedule) for s in range(0, size, CHUNK)]
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(_check_chunk, jobs)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield from pool.map(_check_chunk, jobs)
+
+
+def verify_database(
+    url: str, *, workers: int | None = None, progress: Progress | None = None
+) -> VerifyReport:
+    """Verify the ledger stored at `url`, trusting nothing in it but its own signatures."""
+    engine = store.make_engine(url)
+    report = VerifyReport()
+    try:
+        _verify(engine, url, report, workers or os.cpu_count() or 1, progress)
+    except VerificationError as err:
+        report.error = err
+    except LedgerError as err:
+        report.error = VerificationError(None, str(err))
+    finally:
+        engine.dispose()
+    return report
+
+
+def _verify(
+    engine: Engine, url: str, report: VerifyReport, workers: int, progress: Progress | None
+) -> None:
+    et, ct = store.entry_table, store.checkpoint_table
+    with engine.connect() as conn:
+        head_size = conn.execute(select(store.head_table.c.size)).scalar_one_or_none() or 0
+        max_seq = conn.execute(select(func.max(et.c.seq))).scalar_one_or_none()
+        key_rows = conn.execute(
+            select(et.c.seq, et.c.body).where(et.c.type.in_(KEY_ENTRY_TYPES)).order_by(et.c.seq)
+        ).all()
+        checkpoints = conn.execute(select(ct.c.size, ct.c.root, ct.c.note).order_by(ct.c.size))
+        checkpoints = [(int(s), bytes(r), n) for s, r, n in checkpoints.all()]
+    published = max((s for s, _, _ in checkpoints), default=0)
+    size = max(int(head_size), published, (max_seq + 1) if max_seq is not None else 0)
+    report.size = size
+    if size == 0:
+        raise VerificationError(0, "the ledger is empty: the genesis entry is missing")
+    schedule = KeySchedule.from_entries((int(s), bytes(b)) for s, b in key_rows)
+    report.keys = schedule.as_list()
+
+    pending = {s: (r, n) for s, r, n in checkpoints}
+    tree = merkle.CompactRange()
+    last_hash = GENESIS_PREV
+    for chunk in _chunks(url, size, schedule, workers):
+        if chunk.start > 0 and chunk.first_prev and chunk.first_prev != last_hash:
+            raise VerificationError(chunk.start, "hash link to the previous entry is broken")
+        for i in range(0, len(chunk.leaves), 32):
+            tree.append(chunk.leaves[i : i + 32])
+            if tree.size in pending:
+                _check_checkpoint(engine, schedule, tree, *pending.pop(tree.size))
+                report.checkpoints_checked += 1
+        report.entries_checked = tree.size
+        if progress:
+            progress(tree.size)
+        if chunk.error is not None:
+            raise chunk.error
+        last_hash = chunk.last_hash
+    if int(head_size) != size:
+        raise VerificationError(int(head_size), f"head says size {head_size}, entries say {size}")
+
+
+def _check_checkpoint(
+    engine: Engine, schedule: KeySchedule, tree: merkle.CompactRange, root: bytes, note: str
+) -> None:
+    size = tree.size
+    _, public = schedule.key_for(size)
+    try:
+        opened = verify_note(note, parse_vkey(format_vkey(schedule.origin, public)))
+        cp = parse_checkpoint(opened.text)
+    except (LedgerError, ValueError) as exc:
+        raise VerificationError(size, f"checkpoint at size {size} does not verify: {exc}") from None
+    expected = tree.root()
+    if cp.size != size or cp.root != expected or root != expected:
+        raise VerificationError(
+            size, f"checkpoint at size {size} does not match the entries (truncated or rewritten)"
+        )
+    ids = merkle.perfect_subtrees(0, size)
+    with engine.connect() as conn:
+        rows = dict(
+            conn.execute(
+                select(store.node_table.c.id, store.node_table.c.hash).where(
+                    store.node_table.c.id.in_([store.node_key(lv, ix) for lv, ix in ids])
+                )
+            ).all()
+        )
+    stored = [bytes(rows.get(store.node_key(lv, ix), b"")) for lv, ix in ids]
+    if not all(stored) or merkle.fold(stored) != expected:
+        raise VerificationError(size, f"stored tree nodes do not match the entries at size {size}")
