@@ -257,7 +257,8 @@ class Witness:
     ) -> str:
         """Verify the log's signature and append-only growth, record it, and cosign.
 
-        The checkpoint origin must equal `origin` (default: the log key's name). A smaller
+        The first checkpoint seen for an origin is trusted on first use (its proof must be
+        empty). The checkpoint origin must equal `origin` (default: the log key's name). A smaller
         size than last seen, a different root at the same size, or a consistency proof that
         fails raises VerificationError (ProofError for the proof), and nothing is recorded.
         """

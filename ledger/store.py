@@ -73,6 +73,7 @@ class WitnessState(SQLModel, table=True):
 
     __tablename__ = "ledger_witness_state"
     origin: str = Field(primary_key=True)
+    vkey: str
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 

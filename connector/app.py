@@ -1,0 +1,26 @@
+"""The node's FastAPI application: routers, error mapping and the node in app state."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from connector import problems
+from connector.node import Node
+from connector.routers import ledger
+
+
+def create_app(node: Node) -> FastAPI:
+    app = FastAPI(
+        title=f"tracespace node {node.config.name}",
+        version="0.1.0",
+        description="Industrial data space connector and verifiable traceability ledger.",
+    )
+    app.state.node = node
+    problems.install(app)
+    app.include_router(ledger.router)
+
+    @app.get("/healthz", tags=["node"])
+    def health() -> dict[str, object]:
+        return {"status": "ok", "name": node.config.name, "size": node.ledger.size}
+
+    return app

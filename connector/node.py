@@ -1,0 +1,95 @@
+"""A node on disk: create its folder (`init_node`) and open it (`Node.open`)."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from nacl.signing import SigningKey
+
+from connector.config import ConfigError, NodeConfig
+from ledger import keys
+from ledger.log import Ledger
+from ledger.note import format_vkey
+
+
+@dataclass
+class Node:
+    config: NodeConfig
+    signing_key: SigningKey
+    ledger: Ledger
+    operator_token: str
+
+    @classmethod
+    def open(cls, folder: Path) -> Node:
+        config = NodeConfig.load(folder)
+        key = keys.load_signing_key(config.key_path)
+        token = _read_secret(config.token_path)
+        ledger = Ledger.open(config.database, key, config.origin)
+        return cls(config, key, ledger, token)
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(self.signing_key.verify_key)
+
+    @property
+    def vkey(self) -> str:
+        return format_vkey(self.config.origin, self.public_key)
+
+    def is_operator(self, token: str) -> bool:
+        return hmac.compare_digest(token.encode(), self.operator_token.encode())
+
+    def close(self) -> None:
+        self.ledger.engine.dispose()
+
+
+def init_node(
+    folder: Path,
+    name: str,
+    prefixes: list[str],
+    *,
+    role: str = "enterprise",
+    port: int = 8080,
+    database_url: str = "",
+    parent_url: str = "",
+    public_url: str = "",
+) -> Node:
+    """Create a node folder: config, Ed25519 key and operator token (both 0600), ledger."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = NodeConfig(
+        name=name,
+        prefixes=prefixes,
+        role=role,
+        port=port,
+        database_url=database_url,
+        parent_url=parent_url,
+        public_url=public_url,
+        folder=folder,
+    )
+    if (folder / "tracespace.toml").exists() or config.key_path.exists():
+        raise ConfigError(f"{folder} already holds a node; refusing to overwrite its key")
+    keys.save_signing_key(config.key_path, keys.generate())
+    _write_secret(config.token_path, secrets.token_urlsafe(32))
+    config.save()
+    return Node.open(folder)
+
+
+def _write_secret(path: Path, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(value + "\n")
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing") from None
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path} must be readable by its owner only (chmod 600)")
+    if len(value) < 16:
+        raise ConfigError(f"{path} holds no usable token")
+    return value

@@ -1,0 +1,76 @@
+"""Witnessing peers: cosign a peer's checkpoint once it is proven to extend the last one seen.
+
+The state (per peer origin: its verifier key, first seen on first use, and the last
+size and root cosigned) lives in the node's database. Updates are compare-and-swap on
+the previous size, so two node processes cannot both advance it from the same point.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+from sqlalchemy import Engine, insert, select, update
+
+from connector.node import Node
+from ledger import store
+from ledger.checkpoint import Witness, parse_checkpoint
+from ledger.errors import NotAllowed, VerificationError
+from ledger.note import parse_note, parse_vkey
+
+
+class SqlWitnessState:
+    """`ledger.checkpoint.WitnessState` backed by the `ledger_witness_state` table."""
+
+    def __init__(self, engine: Engine, origin: str, vkey: str) -> None:
+        self.engine = engine
+        self.vkey = vkey
+        self._seen = self._load(origin)
+
+    def _load(self, origin: str) -> tuple[int, bytes] | None:
+        wt = store.witness_table
+        with self.engine.connect() as conn:
+            row = conn.execute(select(wt).where(wt.c.origin == origin)).first()
+        if row is None:
+            return None
+        if row.vkey != self.vkey:
+            raise NotAllowed(f"peer {origin} now presents a different key than the one pinned")
+        return int(row.size), bytes(row.root)
+
+    def get(self, origin: str) -> tuple[int, bytes] | None:
+        return self._seen
+
+    def put(self, origin: str, size: int, root: bytes) -> None:
+        wt = store.witness_table
+        with self.engine.begin() as conn:
+            if self._seen is None:
+                conn.execute(insert(wt).values(origin=origin, vkey=self.vkey, size=size, root=root))
+            else:
+                done = conn.execute(
+                    update(wt)
+                    .where(wt.c.origin == origin, wt.c.size == self._seen[0])
+                    .values(size=size, root=root)
+                )
+                if done.rowcount != 1:
+                    raise VerificationError(None, f"state of {origin} changed concurrently")
+        self._seen = (size, root)
+
+
+def witness_peer(node: Node, client: httpx.Client) -> str:
+    """Fetch a peer's checkpoint, prove it extends what we saw, and return it cosigned."""
+    vkey = client.get("/ledger/key").raise_for_status().text.strip()
+    note = client.get("/ledger/checkpoint").raise_for_status().text
+    cp = parse_checkpoint(parse_note(note).text)
+    verifier = parse_vkey(vkey)
+    state = SqlWitnessState(node.ledger.engine, verifier.name, vkey)
+    seen = state.get(verifier.name)
+    proof: list[bytes] = []
+    if seen is not None and 0 < seen[0] < cp.size:
+        body = (
+            client.get("/ledger/proof/consistency", params={"first": seen[0], "second": cp.size})
+            .raise_for_status()
+            .json()
+        )
+        proof = [base64.b64decode(h) for h in body["proof"]]
+    witness = Witness(node.config.origin, node.signing_key, state)
+    return witness.cosign_if_consistent(note, verifier, proof)
