@@ -1,0 +1,31 @@
+# tracespace: `make demo` and `make test` set up .venv when needed (only Python is required).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing tracespace into $(VENV) (first run only)..."
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,postgres]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/tracespace demo
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+
+test: $(STAMP) lint
+	@$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	@$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache
