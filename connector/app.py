@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from connector import problems
 from connector.node import Node
-from connector.routers import ledger
+from connector.routers import ledger, peers
 
 
 def create_app(node: Node) -> FastAPI:
@@ -18,6 +18,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     problems.install(app)
     app.include_router(ledger.router)
+    app.include_router(peers.router)
 
     @app.get("/healthz", tags=["node"])
     def health() -> dict[str, object]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nacl.signing import SigningKey
+from sqlalchemy import Engine
 
 from connector.config import ConfigError, NodeConfig
 from ledger import keys
@@ -25,6 +26,8 @@ class Node:
 
     @classmethod
     def open(cls, folder: Path) -> Node:
+        import connector.tables  # noqa: F401  (registers every table before create_all)
+
         config = NodeConfig.load(folder)
         key = keys.load_signing_key(config.key_path)
         token = _read_secret(config.token_path)
@@ -34,6 +37,10 @@ class Node:
     @property
     def public_key(self) -> bytes:
         return bytes(self.signing_key.verify_key)
+
+    @property
+    def engine(self) -> Engine:
+        return self.ledger.engine
 
     @property
     def vkey(self) -> str:

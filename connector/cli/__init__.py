@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import ledger, node
+from connector.cli import ledger, node, peer
 
 app = typer.Typer(
     name="tracespace",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 node.register(app)
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(peer.app, name="peer")
 
 
 def main() -> None:

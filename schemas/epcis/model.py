@@ -137,12 +137,25 @@ class EPCISEvent:
         return ObjectLink(kind, source, target, self.action, self.event_time, self.event_id)
 
 
+def object_id(name: str) -> str:
+    """One canonical id per object: `identifiers.canonical` when it knows the scheme, else the
+    GS1 key normalisation of the event hash (both give the same Digital Link URI for GS1 keys)."""
+    try:
+        from identifiers.canonical import canonical_object_id as shared
+    except ImportError:
+        return canonical_object_id(name)
+    try:
+        return shared(name)
+    except ValueError:  # identifiers' InvalidIdentifier is a ValueError
+        return canonical_object_id(name)
+
+
 def _refs(role: Role, names: tuple[str, ...]) -> list[ObjectRef]:
-    return [ObjectRef(name, canonical_object_id(name), role) for name in names]
+    return [ObjectRef(name, object_id(name), role) for name in names]
 
 
 def _quantity_refs(role: Role, quantities: tuple[QuantityElement, ...]) -> list[ObjectRef]:
-    return [ObjectRef(q.epc_class, canonical_object_id(q.epc_class), role, q) for q in quantities]
+    return [ObjectRef(q.epc_class, object_id(q.epc_class), role, q) for q in quantities]
 
 
 @dataclass(frozen=True)
@@ -214,7 +227,7 @@ class TransactionEvent(EPCISEvent):
     def object_links(self) -> list[ObjectLink]:
         links = super().object_links()
         if self.parent_id:
-            parent = canonical_object_id(self.parent_id)
+            parent = object_id(self.parent_id)
             links += [
                 self._link("containment", parent, ref.object_id)
                 for ref in self.objects()
