@@ -46,6 +46,7 @@ class NodeConfig:
 
     name: str
     prefixes: list[str] = field(default_factory=list)
+    gs1_company_prefixes: list[str] = field(default_factory=list)
     role: str = "enterprise"
     origin: str = ""
     public_url: str = ""

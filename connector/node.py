@@ -58,6 +58,7 @@ def init_node(
     name: str,
     prefixes: list[str],
     *,
+    gs1_company_prefixes: list[str] | None = None,
     role: str = "enterprise",
     port: int = 8080,
     database_url: str = "",
@@ -69,6 +70,7 @@ def init_node(
     config = NodeConfig(
         name=name,
         prefixes=prefixes,
+        gs1_company_prefixes=gs1_company_prefixes or [],
         role=role,
         port=port,
         database_url=database_url,

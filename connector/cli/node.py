@@ -18,6 +18,9 @@ def init(
     prefix: Annotated[
         list[str], typer.Option(help="Identifier prefix this node homes (repeatable).")
     ] = [],  # noqa: B006 - typer needs a literal default
+    gs1_prefix: Annotated[
+        list[str], typer.Option(help="GS1 company prefix this node owns (repeatable).")
+    ] = [],  # noqa: B006
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")] = "enterprise",
     port: Annotated[int, typer.Option(help="Port `serve` listens on.")] = 8080,
     database_url: Annotated[
