@@ -9,6 +9,7 @@ reported as lost.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -55,11 +56,19 @@ DIRECT: list[tuple[tuple[str, ...], str, tuple[str, ...], bool]] = [
     (("carbonContent",), "fossilCarbonContent", ("pcf", "fossilCarbonContent"), True),
     (("carbonContent",), "biogenicCarbonContent", ("pcf", "biogenicCarbonContent"), True),
     (("carbonContent",), "recycledCarbonContent", ("pcf", "recycledCarbonContent"), True),
-    (("carbonContent",), "packagingBiogenicCarbonContent",
-     ("pcf", "packagingBiogenicCarbonContent"), True),
+    (
+        ("carbonContent",),
+        "packagingBiogenicCarbonContent",
+        ("pcf", "packagingBiogenicCarbonContent"),
+        True,
+    ),
     (QUALITY, "primaryDataShare", ("pcf", "primaryDataShare"), True),
-    (TECHNOLOGY, "ccsTechnologicalCO2CaptureIncluded",
-     ("pcf", "ccsTechnologicalCO2CaptureIncluded"), False),
+    (
+        TECHNOLOGY,
+        "ccsTechnologicalCO2CaptureIncluded",
+        ("pcf", "ccsTechnologicalCO2CaptureIncluded"),
+        False,
+    ),
     (TECHNOLOGY, "boundaryProcessesDescription", ("pcf", "boundaryProcessesDescription"), False),
     (BOUNDARY, "exemptedEmissionsPercent", ("pcf", "exemptedEmissionsPercent"), True),
     (BOUNDARY, "exemptedEmissionsDescription", ("pcf", "exemptedEmissionsDescription"), False),
@@ -190,7 +199,7 @@ def _cx(group: tuple[str, ...], name: str | None = None) -> tuple[str | int, ...
 
 def _put(doc: dict[str, Any], keys: tuple[str | int, ...], value: Any) -> None:
     node: Any = doc
-    for key, following in zip(keys, keys[1:], strict=False):
+    for key, following in itertools.pairwise(keys):
         if isinstance(key, int):
             while len(node) <= key:
                 node.append({})
@@ -218,8 +227,12 @@ def catenax_to_pact(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
     src.get(*_cx(("scopeOfPcfForm",), "specVersion"))
     scope = src.get(*_cx(("scopeOfPcfForm",), "partialFullPcf"))
     if scope not in (None, "Cradle-to-gate"):
-        report.lost.append(FieldNote("$.scopeOfPcfForm[0].partialFullPcf",
-                                     f"PACT footprints are cradle-to-gate, not {scope}"))
+        report.lost.append(
+            FieldNote(
+                "$.scopeOfPcfForm[0].partialFullPcf",
+                f"PACT footprints are cradle-to-gate, not {scope}",
+            )
+        )
     for group, name, target, numeric in DIRECT:
         value = src.get(*_cx(group, name))
         if value is None:
@@ -262,8 +275,12 @@ def _geography_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
             pcf[name] = value
             chosen = name
         else:
-            report.lost.append(FieldNote(_path(_cx(GEOGRAPHY, name)),
-                                         f"PACT keeps one geography; {chosen} is more specific"))
+            report.lost.append(
+                FieldNote(
+                    _path(_cx(GEOGRAPHY, name)),
+                    f"PACT keeps one geography; {chosen} is more specific",
+                )
+            )
 
 
 def _methodology_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
@@ -271,44 +288,55 @@ def _methodology_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
     if isinstance(standards, str):
         standards = [standards]
     if standards:
-        pcf["crossSectoralStandards"] = list(dict.fromkeys(
-            STANDARD_TO_PACT.get(s, s) for s in standards
-        ))
+        pcf["crossSectoralStandards"] = list(
+            dict.fromkeys(STANDARD_TO_PACT.get(s, s) for s in standards)
+        )
     rules = src.get(*_cx(STANDARDS, "productOrSectorSpecificRules"))
     if rules:
         pcf["productOrSectorSpecificRules"] = [
             {"operator": "Other", "ruleNames": list(rules), "otherOperatorName": "unspecified"}
         ]
-        report.derived.append(FieldNote(
-            "$.pcf.productOrSectorSpecificRules[0].operator",
-            "Catena-X names rules without their operator; set to Other/unspecified",
-        ))
+        report.derived.append(
+            FieldNote(
+                "$.pcf.productOrSectorSpecificRules[0].operator",
+                "Catena-X names rules without their operator; set to Other/unspecified",
+            )
+        )
     factor = src.get(*_cx(GWP, "ipccCharacterizationFactors"))
     if factor and factor != "unspecified":
         pcf["ipccCharacterizationFactors"] = [factor]
     elif factor:
-        report.lost.append(FieldNote(_path(_cx(GWP, "ipccCharacterizationFactors")),
-                                     "PACT needs named IPCC reports (ARn)"))
+        report.lost.append(
+            FieldNote(
+                _path(_cx(GWP, "ipccCharacterizationFactors")),
+                "PACT needs named IPCC reports (ARn)",
+            )
+        )
     sources = src.get(*_cx(QUALITY, "secondaryEmissionFactorSources"))
     if sources:
         pcf["secondaryEmissionFactorSources"] = [_split_source(s, report) for s in sources]
-    dqrs = {n: src.get(*_cx(QUALITY, n)) for n in ("technologicalDQR", "geographicalDQR",
-                                                   "temporalDQR")}
+    dqrs = {
+        n: src.get(*_cx(QUALITY, n)) for n in ("technologicalDQR", "geographicalDQR", "temporalDQR")
+    }
     if all(v is not None for v in dqrs.values()):
         pcf["dqi"] = {n: decimal_text(number_to_decimal(v)) for n, v in dqrs.items()}
     else:
         for name, value in dqrs.items():
             if value is not None:
-                report.lost.append(FieldNote(_path(_cx(QUALITY, name)),
-                                             "PACT dqi needs all three ratings"))
+                report.lost.append(
+                    FieldNote(_path(_cx(QUALITY, name)), "PACT dqi needs all three ratings")
+                )
 
 
 def _split_source(text: str, report: LossReport) -> dict[str, str]:
     name, _, version = text.rpartition(" ")
     if name and version[:1].isdigit():
         return {"name": name, "version": version}
-    report.derived.append(FieldNote("$.pcf.secondaryEmissionFactorSources",
-                                    f"no version in {text!r}; set to 'unspecified'"))
+    report.derived.append(
+        FieldNote(
+            "$.pcf.secondaryEmissionFactorSources", f"no version in {text!r}; set to 'unspecified'"
+        )
+    )
     return {"name": text, "version": "unspecified"}
 
 
@@ -335,8 +363,12 @@ def _attestation_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
     if kind in ATTESTATION_TO_COVERAGE:
         verification["coverage"] = ATTESTATION_TO_COVERAGE[kind]
     elif kind is not None:
-        report.lost.append(FieldNote("$.attestationOfConformance[0].attestationType",
-                                     f"{kind!r} has no PACT coverage value"))
+        report.lost.append(
+            FieldNote(
+                "$.attestationOfConformance[0].attestationType",
+                f"{kind!r} has no PACT coverage value",
+            )
+        )
     pcf["verification"] = verification
 
 
@@ -359,8 +391,12 @@ def pact_to_catenax(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
         _put(out, _cx(IDS, "id"), doc["id"])
     _put(out, _cx(IDS, "version"), 0)
     _put(out, _cx(IDS, "retroOrProspectivePcfType"), "Retrospective PCF")
-    report.derived.append(FieldNote("$.idAndVersion.retroOrProspectivePcfType",
-                                    "PACT has no such field; 'Retrospective PCF' assumed"))
+    report.derived.append(
+        FieldNote(
+            "$.idAndVersion.retroOrProspectivePcfType",
+            "PACT has no such field; 'Retrospective PCF' assumed",
+        )
+    )
     pcf = doc["pcf"]
     for name in ("geographyRegionOrSubregion", "geographyCountry", "geographyCountrySubdivision"):
         if src.get("pcf", name) is not None:
@@ -396,15 +432,22 @@ def _defaults_to_catenax(doc: dict, out: dict, report: LossReport) -> None:
         (MASS_BALANCING, "massBalancingUsed", False, "mass balancing"),
         (MASS_BALANCING, "freeAttributionInMassBalancing", "not applicable", "mass balancing"),
         (MASS_BALANCING, "massBalancingCertificateScheme", "not applicable", "mass balancing"),
-        (ALLOCATION, "allocationWasteIncineration", "polluter pays principle",
-         "the Catena-X rulebook default"),
+        (
+            ALLOCATION,
+            "allocationWasteIncineration",
+            "polluter pays principle",
+            "the Catena-X rulebook default",
+        ),
     ]
     for group, name, value, why in required_defaults:
         keys = _cx(group, name)
         node: Any = out
         for key in keys[:-1]:
-            node = node[key] if isinstance(node, dict) and key in node else (
-                node[key] if isinstance(node, list) and len(node) > key else None)
+            node = (
+                node[key]
+                if isinstance(node, dict) and key in node
+                else (node[key] if isinstance(node, list) and len(node) > key else None)
+            )
             if node is None:
                 break
         if node is None or name not in node:
@@ -417,24 +460,31 @@ def _defaults_to_catenax(doc: dict, out: dict, report: LossReport) -> None:
             # reference period end.
             valid_to = f"{int(end[:4]) + 3:04d}{end[4:]}"
             _put(out, _cx(TIME, "validityPeriodEnd"), valid_to)
-            report.derived.append(FieldNote("$.validityPeriodEnd",
-                                            "PACT default: reference period end + 3 years"))
+            report.derived.append(
+                FieldNote("$.validityPeriodEnd", "PACT default: reference period end + 3 years")
+            )
     fossil, biogenic = pcf.get("fossilCarbonContent"), pcf.get("biogenicCarbonContent")
     if is_plain_decimal(fossil) and is_plain_decimal(biogenic):
         total = Decimal(fossil) + Decimal(biogenic)
-        _put(out, _cx(("carbonContent",), "carbonContentTotal"),
-             _to_number(decimal_text(total), "$.carbonContent.carbonContentTotal", report))
-        report.derived.append(FieldNote("$.carbonContent[0].carbonContentTotal",
-                                        "fossil + biogenic carbon content"))
+        _put(
+            out,
+            _cx(("carbonContent",), "carbonContentTotal"),
+            _to_number(decimal_text(total), "$.carbonContent.carbonContentTotal", report),
+        )
+        report.derived.append(
+            FieldNote("$.carbonContent[0].carbonContentTotal", "fossil + biogenic carbon content")
+        )
 
 
 def _methodology_to_catenax(src: _Reader, out: dict, report: LossReport) -> None:
     standards = src.get("pcf", "crossSectoralStandards") or []
-    _put(out, _cx(STANDARDS, "crossSectoralStandards"),
-         [STANDARD_TO_CX.get(s, s) for s in standards])
-    rules = src.get("pcf", "productOrSectorSpecificRules") or []
+    _put(
+        out, _cx(STANDARDS, "crossSectoralStandards"), [STANDARD_TO_CX.get(s, s) for s in standards]
+    )
+    # Read rule names one by one so that operators stay unused and are reported lost.
+    rules = src.doc["pcf"].get("productOrSectorSpecificRules") or []
     names: list[str] = []
-    for i, rule in enumerate(rules):
+    for i in range(len(rules)):
         names += src.get("pcf", "productOrSectorSpecificRules", i, "ruleNames") or []
     _put(out, _cx(STANDARDS, "productOrSectorSpecificRules"), list(dict.fromkeys(names)))
     factors = src.get("pcf", "ipccCharacterizationFactors") or []
@@ -443,12 +493,19 @@ def _methodology_to_catenax(src: _Reader, out: dict, report: LossReport) -> None
         _put(out, _cx(GWP, "ipccCharacterizationFactors"), latest)
         for other in factors:
             if other != latest:
-                report.lost.append(FieldNote("$.pcf.ipccCharacterizationFactors",
-                                             f"Catena-X takes one report; {other} dropped"))
+                report.lost.append(
+                    FieldNote(
+                        "$.pcf.ipccCharacterizationFactors",
+                        f"Catena-X takes one report; {other} dropped",
+                    )
+                )
     sources = src.get("pcf", "secondaryEmissionFactorSources") or []
     if sources:
-        _put(out, _cx(QUALITY, "secondaryEmissionFactorSources"),
-             [f"{s.get('name')} {s.get('version')}" for s in sources])
+        _put(
+            out,
+            _cx(QUALITY, "secondaryEmissionFactorSources"),
+            [f"{s.get('name')} {s.get('version')}" for s in sources],
+        )
     dqi = src.get("pcf", "dqi") or {}
     for name in ("technologicalDQR", "geographicalDQR", "temporalDQR"):
         if is_plain_decimal(dqi.get(name)):

@@ -156,6 +156,8 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 def parse_footprint(doc: Any) -> ProductFootprint:
     """Validate (layers 1 and 2) and parse a v3 footprint; raises InvalidRecord on errors."""
     if spec_version_of(doc) != V3:
-        raise InvalidRecord([("$.specVersion", "not a v3 footprint: convert it with convert_v2_to_v3")])
+        raise InvalidRecord(
+            [("$.specVersion", "not a v3 footprint: convert it with convert_v2_to_v3")]
+        )
     validate_footprint(doc).raise_for_errors()
     return _build(ProductFootprint, doc)

@@ -202,8 +202,9 @@ def rollup(root: BomNode) -> RollupResult:
                     raise InvalidRecord([("$", "the BOM contains a cycle")])
                 on_path.add(key)
                 stack.append((item, True))
-                stack.extend((line.component, False) for line in item.lines
-                             if id(line.component) not in done)
+                stack.extend(
+                    (line.component, False) for line in item.lines if id(line.component) not in done
+                )
         t = done[id(root)]
         excl = t.per_unit["pcfExcludingBiogenicUptake"]
         share = t.primary / excl * HUNDRED if excl > 0 else None
@@ -251,9 +252,12 @@ def rollup_footprint(
         if name in product:
             pcf[name] = product[name]
     for name in EMISSIONS + CONTENTS:
-        if per_unit.get(name) or name in ("pcfExcludingBiogenicUptake",
-                                          "pcfIncludingBiogenicUptake", "fossilGhgEmissions",
-                                          "fossilCarbonContent"):
+        if per_unit.get(name) or name in (
+            "pcfExcludingBiogenicUptake",
+            "pcfIncludingBiogenicUptake",
+            "fossilGhgEmissions",
+            "fossilCarbonContent",
+        ):
             pcf[name] = _rounded(per_unit.get(name, ZERO), places)
     pcf["ipccCharacterizationFactors"] = product.get("ipccCharacterizationFactors", ["AR6"])
     pcf["crossSectoralStandards"] = product.get("crossSectoralStandards", ["ISO14067", "PACT-3.0"])

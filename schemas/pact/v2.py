@@ -150,9 +150,11 @@ def convert_v2_to_v3(doc: dict[str, Any]) -> tuple[dict[str, Any], ConversionRep
 
     out: dict[str, Any] = {k: doc[k] for k in COPIED_TOP if k in doc}
     out["specVersion"] = SPEC_VERSION_V3
-    report.notes.append(ConversionNote(
-        "retyped", "$.specVersion", "$.specVersion", f"{doc.get('specVersion')} -> 3.0.0"
-    ))
+    report.notes.append(
+        ConversionNote(
+            "retyped", "$.specVersion", "$.specVersion", f"{doc.get('specVersion')} -> 3.0.0"
+        )
+    )
     cpc = doc.get("productCategoryCpc")
     if cpc:
         urn = CPC_URN + cpc
@@ -160,29 +162,35 @@ def convert_v2_to_v3(doc: dict[str, Any]) -> tuple[dict[str, Any], ConversionRep
         if urn not in classes:
             classes.append(urn)
         out["productClassifications"] = classes
-        report.notes.append(ConversionNote(
-            "renamed", "$.productCategoryCpc", "$.productClassifications", f"as {urn}"
-        ))
+        report.notes.append(
+            ConversionNote(
+                "renamed", "$.productCategoryCpc", "$.productClassifications", f"as {urn}"
+            )
+        )
 
     pcf: dict[str, Any] = {k: v2pcf[k] for k in COPIED_PCF if k in v2pcf}
     pcf["declaredUnitOfMeasurement"] = v2pcf.get("declaredUnit")
     pcf["declaredUnitAmount"] = decimal_text(amount)
-    report.notes.append(ConversionNote(
-        "renamed", "$.pcf.declaredUnit", "$.pcf.declaredUnitOfMeasurement", ""
-    ))
-    report.notes.append(ConversionNote(
-        "renamed", "$.pcf.unitaryProductAmount", "$.pcf.declaredUnitAmount", ""
-    ))
+    report.notes.append(
+        ConversionNote("renamed", "$.pcf.declaredUnit", "$.pcf.declaredUnitOfMeasurement", "")
+    )
+    report.notes.append(
+        ConversionNote("renamed", "$.pcf.unitaryProductAmount", "$.pcf.declaredUnitAmount", "")
+    )
     with localcontext() as ctx:
         ctx.prec = 60
         for old, new in SCALED.items():
             if old in v2pcf:
                 value = _decimal(v2pcf[old], f"$.pcf.{old}") * amount
                 pcf[new] = decimal_text(value)
-                report.notes.append(ConversionNote(
-                    "scaled", f"$.pcf.{old}", f"$.pcf.{new}",
-                    f"per 1 {v2pcf.get('declaredUnit')} x {decimal_text(amount)}",
-                ))
+                report.notes.append(
+                    ConversionNote(
+                        "scaled",
+                        f"$.pcf.{old}",
+                        f"$.pcf.{new}",
+                        f"per 1 {v2pcf.get('declaredUnit')} x {decimal_text(amount)}",
+                    )
+                )
     _derive_missing(v2pcf, pcf, amount, report)
     _copy_methodology(v2pcf, pcf, report)
     out["pcf"] = pcf
@@ -199,16 +207,24 @@ def _derive_missing(v2pcf: dict, pcf: dict, amount: Decimal, report: ConversionR
         pcf["pcfIncludingBiogenicUptake"] = decimal_text(
             Decimal(pcf["pcfExcludingBiogenicUptake"]) + uptake
         )
-        report.notes.append(ConversionNote(
-            "derived", "$.pcf.pCfExcludingBiogenic", "$.pcf.pcfIncludingBiogenicUptake",
-            "excluding + biogenicCO2Uptake (v2 had no pCfIncludingBiogenic)",
-        ))
+        report.notes.append(
+            ConversionNote(
+                "derived",
+                "$.pcf.pCfExcludingBiogenic",
+                "$.pcf.pcfIncludingBiogenicUptake",
+                "excluding + biogenicCO2Uptake (v2 had no pCfIncludingBiogenic)",
+            )
+        )
     if "productMassPerDeclaredUnit" not in pcf and v2pcf.get("declaredUnit") == "kilogram":
         pcf["productMassPerDeclaredUnit"] = decimal_text(amount)
-        report.notes.append(ConversionNote(
-            "derived", "$.pcf.declaredUnit", "$.pcf.productMassPerDeclaredUnit",
-            "1 kg per kilogram x declaredUnitAmount",
-        ))
+        report.notes.append(
+            ConversionNote(
+                "derived",
+                "$.pcf.declaredUnit",
+                "$.pcf.productMassPerDeclaredUnit",
+                "1 kg per kilogram x declaredUnitAmount",
+            )
+        )
 
 
 def _copy_methodology(v2pcf: dict, pcf: dict, report: ConversionReport) -> None:
@@ -217,10 +233,14 @@ def _copy_methodology(v2pcf: dict, pcf: dict, report: ConversionReport) -> None:
         factors = [v2pcf["characterizationFactors"]]
     if factors is not None:
         pcf["ipccCharacterizationFactors"] = list(factors)
-        report.notes.append(ConversionNote(
-            "renamed", "$.pcf.ipccCharacterizationFactorsSources",
-            "$.pcf.ipccCharacterizationFactors", "",
-        ))
+        report.notes.append(
+            ConversionNote(
+                "renamed",
+                "$.pcf.ipccCharacterizationFactorsSources",
+                "$.pcf.ipccCharacterizationFactors",
+                "",
+            )
+        )
     standards = list(v2pcf.get("crossSectoralStandards", []))
     for old in v2pcf.get("crossSectoralStandardsUsed", []):
         new = STANDARDS.get(old, old)
@@ -228,26 +248,36 @@ def _copy_methodology(v2pcf: dict, pcf: dict, report: ConversionReport) -> None:
             standards.append(new)
     if standards:
         pcf["crossSectoralStandards"] = standards
-        report.notes.append(ConversionNote(
-            "renamed", "$.pcf.crossSectoralStandardsUsed", "$.pcf.crossSectoralStandards",
-            "names mapped to the v3 codes",
-        ))
+        report.notes.append(
+            ConversionNote(
+                "renamed",
+                "$.pcf.crossSectoralStandardsUsed",
+                "$.pcf.crossSectoralStandards",
+                "names mapped to the v3 codes",
+            )
+        )
     for name in ("exemptedEmissionsPercent", "primaryDataShare"):
         if name in v2pcf:
             pcf[name] = decimal_text(_decimal(v2pcf[name], f"$.pcf.{name}"))
-            report.notes.append(ConversionNote(
-                "retyped", f"$.pcf.{name}", f"$.pcf.{name}", "JSON number -> decimal string"
-            ))
+            report.notes.append(
+                ConversionNote(
+                    "retyped", f"$.pcf.{name}", f"$.pcf.{name}", "JSON number -> decimal string"
+                )
+            )
     dqi = v2pcf.get("dqi")
     if isinstance(dqi, dict):
         keys = ("technologicalDQR", "geographicalDQR", "temporalDQR")
         if all(k in dqi for k in keys):
             pcf["dqi"] = {k: decimal_text(_decimal(dqi[k], f"$.pcf.dqi.{k}")) for k in keys}
-            report.notes.append(ConversionNote(
-                "retyped", "$.pcf.dqi", "$.pcf.dqi",
-                "numbers -> decimal strings; the v2 1..3 ratings are copied unchanged onto the "
-                "v3 1..5 scale (no official mapping exists)",
-            ))
+            report.notes.append(
+                ConversionNote(
+                    "retyped",
+                    "$.pcf.dqi",
+                    "$.pcf.dqi",
+                    "numbers -> decimal strings; the v2 1..3 ratings are copied unchanged onto the "
+                    "v3 1..5 scale (no official mapping exists)",
+                )
+            )
     assurance = v2pcf.get("assurance")
     if isinstance(assurance, dict) and assurance.get("assurance") is True:
         verification = {
@@ -259,9 +289,13 @@ def _copy_methodology(v2pcf: dict, pcf: dict, report: ConversionReport) -> None:
         if coverage in COVERAGE:
             verification["coverage"] = COVERAGE[coverage]
         elif coverage is not None:
-            report.notes.append(ConversionNote(
-                "lost", "$.pcf.assurance.coverage", None,
-                f"{coverage!r} has no v3 coverage value",
-            ))
+            report.notes.append(
+                ConversionNote(
+                    "lost",
+                    "$.pcf.assurance.coverage",
+                    None,
+                    f"{coverage!r} has no v3 coverage value",
+                )
+            )
         pcf["verification"] = verification
         report.notes.append(ConversionNote("renamed", "$.pcf.assurance", "$.pcf.verification", ""))

@@ -190,8 +190,11 @@ def _semantic_overlay(doc: Any, version: str) -> Iterator[Finding]:
         )
     if version == V3:
         if pcf.get("ccsTechnologicalCO2CaptureIncluded") is False:
-            for name in ("ccsTechnologicalCO2Capture", "technologicalCO2Removals",
-                         "technologicalCO2CaptureOrigin"):
+            for name in (
+                "ccsTechnologicalCO2Capture",
+                "technologicalCO2Removals",
+                "technologicalCO2CaptureOrigin",
+            ):
                 if name in pcf:
                     yield Finding(
                         f"$.pcf.{name}",
@@ -207,13 +210,13 @@ def _semantic_overlay(doc: Any, version: str) -> Iterator[Finding]:
     rules = pcf.get("productOrSectorSpecificRules")
     if isinstance(rules, list):
         for i, rule in enumerate(rules):
-            if isinstance(rule, dict) and rule.get("operator") == "Other":
-                if not rule.get("otherOperatorName"):
-                    yield Finding(
-                        f"$.pcf.productOrSectorSpecificRules[{i}].otherOperatorName",
-                        "required when operator is 'Other'",
-                        2,
-                    )
+            other = isinstance(rule, dict) and rule.get("operator") == "Other"
+            if other and not rule.get("otherOperatorName"):
+                yield Finding(
+                    f"$.pcf.productOrSectorSpecificRules[{i}].otherOperatorName",
+                    "required when operator is 'Other'",
+                    2,
+                )
 
 
 def check_strict(doc: Any, version: str | None = None) -> list[Finding]:
@@ -246,40 +249,48 @@ def check_methodology(doc: Any, now: datetime | None = None) -> list[Finding]:
     including = _dec(pcf.get("pcfIncludingBiogenicUptake"))
     terms = [_dec(pcf.get(name)) or Decimal(0) for name in EXCLUDING_TERMS]
     if excluding is not None and sum(terms) != excluding:
-        found.append(Finding(
-            "$.pcf.pcfExcludingBiogenicUptake",
-            f"{excluding} differs from the sum of its x-note terms ({sum(terms)})",
-            3,
-        ))
+        found.append(
+            Finding(
+                "$.pcf.pcfExcludingBiogenicUptake",
+                f"{excluding} differs from the sum of its x-note terms ({sum(terms)})",
+                3,
+            )
+        )
     uptake = _dec(pcf.get("biogenicCO2Uptake")) or Decimal(0)
     if excluding is not None and including is not None and excluding + uptake != including:
-        found.append(Finding(
-            "$.pcf.pcfIncludingBiogenicUptake",
-            f"{including} differs from pcfExcludingBiogenicUptake + biogenicCO2Uptake "
-            f"({excluding + uptake})",
-            3,
-        ))
+        found.append(
+            Finding(
+                "$.pcf.pcfIncludingBiogenicUptake",
+                f"{including} differs from pcfExcludingBiogenicUptake + biogenicCO2Uptake "
+                f"({excluding + uptake})",
+                3,
+            )
+        )
     fossil = _dec(pcf.get("fossilGhgEmissions"))
     land_fossil = _dec(pcf.get("landManagementFossilGhgEmissions"))
     if fossil is not None and land_fossil is not None and land_fossil > fossil:
-        found.append(Finding(
-            "$.pcf.landManagementFossilGhgEmissions",
-            "exceeds fossilGhgEmissions, which already includes it",
-            3,
-        ))
+        found.append(
+            Finding(
+                "$.pcf.landManagementFossilGhgEmissions",
+                "exceeds fossilGhgEmissions, which already includes it",
+                3,
+            )
+        )
     if "dqi" not in pcf:
         found.append(Finding("$.pcf.dqi", "data quality indicators missing (SHALL by 2027)", 3))
     if "primaryDataShare" not in pcf:
         found.append(Finding("$.pcf.primaryDataShare", "primary data share missing (SHALL)", 3))
     factors = pcf.get("ipccCharacterizationFactors")
     if isinstance(factors, list) and factors and "AR6" not in factors:
-        found.append(Finding(
-            "$.pcf.ipccCharacterizationFactors", "the latest IPCC factors (AR6) are not used", 3
-        ))
+        found.append(
+            Finding(
+                "$.pcf.ipccCharacterizationFactors", "the latest IPCC factors (AR6) are not used", 3
+            )
+        )
     if pcf.get("packagingEmissionsIncluded") is True and "packagingGhgEmissions" not in pcf:
-        found.append(Finding(
-            "$.pcf.packagingGhgEmissions", "should be given when packaging is included", 3
-        ))
+        found.append(
+            Finding("$.pcf.packagingGhgEmissions", "should be given when packaging is included", 3)
+        )
     found.extend(_period_findings(doc, pcf, now))
     return found
 
@@ -296,11 +307,15 @@ def _period_findings(doc: dict, pcf: dict, now: datetime) -> Iterator[Finding]:
     valid_from = _when(doc.get("validityPeriodStart"))
     valid_to = _when(doc.get("validityPeriodEnd"))
     if valid_from and end and valid_from < end:
-        yield Finding("$.validityPeriodStart", "validity starts before the reference period ends", 3)
+        yield Finding(
+            "$.validityPeriodStart", "validity starts before the reference period ends", 3
+        )
     if valid_from and valid_to and valid_to <= valid_from:
         yield Finding("$.validityPeriodEnd", "validity period ends before it starts", 3)
     if valid_to and end and (valid_to - end).days > THREE_YEARS_DAYS:
-        yield Finding("$.validityPeriodEnd", "validity exceeds 3 years after the reference period", 3)
+        yield Finding(
+            "$.validityPeriodEnd", "validity exceeds 3 years after the reference period", 3
+        )
 
 
 def validate_footprint(doc: Any, *, now: datetime | None = None) -> ValidationReport:
