@@ -32,7 +32,14 @@ LEVEL_NAMES: dict[int, tuple[str, str]] = {
 
 _BY_NAME: dict[str, int] = {}
 for _level, (_chinese, _english) in LEVEL_NAMES.items():
-    for _alias in (str(_level), _chinese, _chinese + "数据", _english, "ts:" + _english, TS + _english):
+    for _alias in (
+        str(_level),
+        _chinese,
+        _chinese + "数据",
+        _english,
+        "ts:" + _english,
+        TS + _english,
+    ):
         _BY_NAME[_alias] = _level
 
 

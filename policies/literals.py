@@ -88,7 +88,9 @@ def parse_duration(text: str) -> Duration:
     match = _DURATION.fullmatch(text)
     if not match or text.endswith(("P", "T")) or match.group(1):
         raise ValueError(f"not a non-negative xsd:duration: {text!r}")
-    years, months, days, hours, minutes, seconds = (int(g or 0) for g in match.group(2, 3, 4, 5, 6, 7))
+    years, months, days, hours, minutes, seconds = (
+        int(g or 0) for g in match.group(2, 3, 4, 5, 6, 7)
+    )
     micro = int((match.group(8) or "0")[:6].ljust(6, "0"))
     total_months = years * 12 + months
     total_seconds = days * 86400 + hours * 3600 + minutes * 60 + seconds
@@ -123,9 +125,9 @@ def parse_count(value: object) -> int:
         raise ValueError("a boolean is not an integer")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and _INTEGER.fullmatch(value):
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and _INTEGER.fullmatch(value)
+    ):
         number = int(value)
     else:
         raise ValueError(f"not an integer: {value!r}")

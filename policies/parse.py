@@ -21,8 +21,15 @@ from policies.classification import parse_level
 from policies.constraints import compile_check, unknown_check
 from policies.errors import PolicyError, Problem, json_path
 from policies.literals import parse_count, parse_date, parse_datetime, parse_decimal, parse_duration
-from policies.model import AnyConstraint, Constraint, Duty, LogicalConstraint, Permission
-from policies.model import Policy, Prohibition
+from policies.model import (
+    AnyConstraint,
+    Constraint,
+    Duty,
+    LogicalConstraint,
+    Permission,
+    Policy,
+    Prohibition,
+)
 from policies.request import Credential
 from policies.vocabulary import (
     ACTIONS,
@@ -170,13 +177,15 @@ class _Reader:
             if kind in ("Offer", "Agreement"):
                 self.problem(path, f"an {kind} needs at least one permission or prohibition")
             elif not obligations:
-                self.problem(path, "a policy needs at least one permission, prohibition or obligation")
+                self.problem(
+                    path, "a policy needs at least one permission, prohibition or obligation"
+                )
         if kind == "Agreement":
             rules = (*permissions, *prohibitions, *obligations)
             for name, value in (("target", target), ("assigner", assigner), ("assignee", assignee)):
-                if value is None and (not rules or any(getattr(r, name) is None for r in rules)):
-                    if name not in fields:
-                        self.problem(path, f"an Agreement needs {name}")
+                missing = not rules or any(getattr(r, name) is None for r in rules)
+                if value is None and missing and name not in fields:
+                    self.problem(path, f"an Agreement needs {name}")
         if uid is None or kind is None or self.problems:
             return None
         return Policy(
@@ -227,7 +236,9 @@ class _Reader:
         values = value if isinstance(value, list) else [value]
         found = []
         for i, item in enumerate(values):
-            iri = self.iri(item, json_path(where, i) if isinstance(value, list) else where, "profile")
+            iri = self.iri(
+                item, json_path(where, i) if isinstance(value, list) else where, "profile"
+            )
             if iri is not None:
                 found.append(iri)
         return tuple(found)
@@ -295,14 +306,10 @@ class _Reader:
             if len(keys) != 1:
                 self.problem(where, "an action object needs @id, or rdf:value with refinements")
                 return None, ()
-            refinement_key = next(
-                (k for k in value if _canonical_key(k) == "refinement"), None
-            )
+            refinement_key = next((k for k in value if _canonical_key(k) == "refinement"), None)
             if refinement_key is not None:
                 refinements = tuple(
-                    self.constraint_list(
-                        value[refinement_key], json_path(where, refinement_key), 0
-                    )
+                    self.constraint_list(value[refinement_key], json_path(where, refinement_key), 0)
                 )
             where = json_path(where, keys[0])
             value = value[keys[0]]

@@ -24,13 +24,46 @@ _INCLUDED_IN: dict[str, str | None] = {"use": None, "transfer": None}
 _INCLUDED_IN.update(dict.fromkeys(("give", "sell"), "transfer"))
 _INCLUDED_IN.update(
     dict.fromkeys(
-        (
-            "acceptTracking aggregate annotate anonymize archive attribute compensate "
-            "concurrentUse delete derive digitize display distribute ensureExclusivity "
-            "execute extract grantUse include index inform install modify move nextPolicy "
-            "obtainConsent play present print read reproduce reviewPolicy stream "
-            "synchronize textToSpeech transform translate uninstall watermark"
-        ).split(),
+        [
+            "acceptTracking",
+            "aggregate",
+            "annotate",
+            "anonymize",
+            "archive",
+            "attribute",
+            "compensate",
+            "concurrentUse",
+            "delete",
+            "derive",
+            "digitize",
+            "display",
+            "distribute",
+            "ensureExclusivity",
+            "execute",
+            "extract",
+            "grantUse",
+            "include",
+            "index",
+            "inform",
+            "install",
+            "modify",
+            "move",
+            "nextPolicy",
+            "obtainConsent",
+            "play",
+            "present",
+            "print",
+            "read",
+            "reproduce",
+            "reviewPolicy",
+            "stream",
+            "synchronize",
+            "textToSpeech",
+            "transform",
+            "translate",
+            "uninstall",
+            "watermark",
+        ],
         "use",
     )
 )
