@@ -55,9 +55,7 @@ ED25519_PRIV = b"\x80\x26"
 DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
 
 # XML Schema dateTimeStamp: a dateTime that carries a time zone.
-_DATETIME_STAMP = re.compile(
-    r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
-)
+_DATETIME_STAMP = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 KeyResolver = Callable[[str], bytes] | Mapping[str, bytes]
 """Maps a proof's `verificationMethod` to the 32-byte Ed25519 public key."""
@@ -178,7 +176,9 @@ def key_from_did_document(
                 candidates.append(item)
     wanted = _absolute(verification_method_id, did)
     if authorised is not None and wanted not in authorised:
-        raise RecordNotFound(f"{wanted} is not listed under {relationship} in the DID document of {did}")
+        raise RecordNotFound(
+            f"{wanted} is not listed under {relationship} in the DID document of {did}"
+        )
     for method in candidates:
         if not isinstance(method, Mapping) or not isinstance(method.get("id"), str):
             continue
@@ -195,7 +195,9 @@ def key_from_did_document(
 
 def did_key_resolver(verification_method: str) -> bytes:
     """Resolve a `did:key:z6Mk…#z6Mk…` Ed25519 method offline (the key is in the DID)."""
-    match = re.fullmatch(r"did:key:(z[1-9A-HJ-NP-Za-km-z]+)(?:#(z[1-9A-HJ-NP-Za-km-z]+))?", verification_method)
+    match = re.fullmatch(
+        r"did:key:(z[1-9A-HJ-NP-Za-km-z]+)(?:#(z[1-9A-HJ-NP-Za-km-z]+))?", verification_method
+    )
     if match is None or (match.group(2) and match.group(2) != match.group(1)):
         raise RecordNotFound(f"{verification_method!r} is not an Ed25519 did:key method")
     return decode_public_key(match.group(1))
@@ -307,7 +309,9 @@ def _chain_input(unsecured: dict[str, Any], all_proofs: list[Any], previous: Any
     matching = []
     for proof_id in wanted:
         if proof_id not in by_id:
-            raise ProofError("malformed-proof", f"previous proof {proof_id!r} is not in the proof set")
+            raise ProofError(
+                "malformed-proof", f"previous proof {proof_id!r} is not in the proof set"
+            )
         matching.append(by_id[proof_id])
     return {**unsecured, "proof": matching}
 
@@ -347,7 +351,9 @@ def create_proof(
     if previous_proof is not None:
         options["previousProof"] = previous_proof
     signed_document = (
-        _chain_input(unsecured, existing, previous_proof) if previous_proof is not None else unsecured
+        _chain_input(unsecured, existing, previous_proof)
+        if previous_proof is not None
+        else unsecured
     )
     values = signing_input(signed_document, options, registry=registry)
     signature = Ed25519PrivateKey.from_private_bytes(seed).sign(values.hash_data)

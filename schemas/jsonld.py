@@ -41,6 +41,9 @@ class Limits:
     """JSON values (objects, arrays, scalars) in the document, contexts included."""
     max_context_terms: int = 2_000
     """Term definitions in inline (non-bundled) contexts, scoped ones included."""
+    max_scoped_context_work: int = 200_000
+    """Inline scoped-context terms × JSON objects: pyld may re-apply each scoped context at
+    every object, so many large scoped contexts over many objects explode expansion."""
     max_quads: int = 100_000
     max_blank_nodes: int = 10_000
     max_canon_work: int = 20_000
@@ -52,11 +55,37 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-_RESOLVED_CONTEXT_CACHE_SIZE = 256
+_CONTEXT_CACHE_SIZE = 64
 
 
 # ---------------------------------------------------------------------------
 # The document loader: bundled contexts only, never the network.
+
+
+def _inline_imports(document: Any, registry: ContextRegistry) -> Any:
+    """Replace each `@import` in a bundled context by the imported definitions.
+
+    This is the merge JSON-LD 1.1 prescribes (local entries win). Doing it here keeps pyld
+    from caching processed scoped contexts that carry `@import`, which in pyld 3.3.0 lets one
+    node's type-scoped context leak into another's (the DSP contexts trip it).
+    """
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            url = value.get("@import")
+            if isinstance(url, str):
+                imported = registry.load(url)
+                imported = imported.get("@context", imported) if isinstance(imported, dict) else {}
+                if not isinstance(imported, dict) or "@import" in imported:
+                    raise JsonLdError(f"bundled context {url} cannot be imported")
+                merged = {**imported, **{k: v for k, v in value.items() if k != "@import"}}
+                value.clear()
+                value.update(merged)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return document
 
 
 def document_loader(registry: ContextRegistry = BUNDLED) -> Callable[[str, Any], dict[str, Any]]:
@@ -66,7 +95,7 @@ def document_loader(registry: ContextRegistry = BUNDLED) -> Callable[[str, Any],
         return {
             "contextUrl": None,
             "documentUrl": url,
-            "document": registry.load(url),
+            "document": _inline_imports(registry.load(url), registry),
             "contentType": "application/ld+json",
         }
 
@@ -77,14 +106,15 @@ def document_loader(registry: ContextRegistry = BUNDLED) -> Callable[[str, Any],
 class _Offline:
     registry: ContextRegistry
     loader: Callable[[str, Any], dict[str, Any]]
-    cache: LRUCache
 
     def options(self, **extra: Any) -> dict[str, Any]:
-        # A private resolved-context cache per registry keeps pyld's process-wide cache (which
-        # may hold contexts fetched by other code) out of our results.
+        # A fresh resolved-context cache per operation: with pyld 3.3.0's shared cache one
+        # document could change how a later one expands (seen with the DSP contexts: after a
+        # dcat:Dataset, a ContractAgreementMessage lost its `agreement`). The registry still
+        # caches the parsed, hash-checked files, so this costs only context processing.
         return {
             "documentLoader": self.loader,
-            "contextResolver": ContextResolver(self.cache, self.loader),
+            "contextResolver": ContextResolver(LRUCache(maxsize=_CONTEXT_CACHE_SIZE), self.loader),
             "processingMode": "json-ld-1.1",
             **extra,
         }
@@ -96,8 +126,7 @@ _OFFLINE: dict[int, _Offline] = {}
 def _offline(registry: ContextRegistry) -> _Offline:
     found = _OFFLINE.get(id(registry))
     if found is None or found.registry is not registry:
-        loader = document_loader(registry)
-        found = _Offline(registry, loader, LRUCache(maxsize=_RESOLVED_CONTEXT_CACHE_SIZE))
+        found = _Offline(registry, document_loader(registry))
         _OFFLINE[id(registry)] = found
     return found
 
@@ -140,15 +169,20 @@ def _check_context(
         if isinstance(entry, str):
             if entry not in registry:
                 problems.append(
-                    (where, f"remote or unknown JSON-LD context {entry!r}: only bundled "
-                     "contexts are accepted and nothing is fetched")
+                    (
+                        where,
+                        f"remote or unknown JSON-LD context {entry!r}: only bundled "
+                        "contexts are accepted and nothing is fetched",
+                    )
                 )
         elif isinstance(entry, dict):
             imported = entry.get("@import")
             if imported is not None and (not isinstance(imported, str) or imported not in registry):
                 problems.append(
-                    (json_path(where, "@import"),
-                     f"@import of remote or unknown context {imported!r} is not allowed")
+                    (
+                        json_path(where, "@import"),
+                        f"@import of remote or unknown context {imported!r} is not allowed",
+                    )
                 )
             terms += sum(1 for key in entry if isinstance(key, str) and not key.startswith("@"))
     return terms
@@ -164,31 +198,37 @@ def check_document(
     """Reject hostile or unprocessable input with InvalidRecord before any JSON-LD work.
 
     Checks JSON types, nesting depth, array lengths, node count, approximate size, and every
-    `@context` (remote or unknown URLs, `@import`s, inline term count) unless `contexts` is
-    false. Iterative, so deep input cannot exhaust the Python stack.
+    `@context` (remote or unknown URLs, `@import`s, inline term count, scoped-context work)
+    unless `contexts` is false. Iterative, so deep input cannot exhaust the Python stack.
     """
     if not isinstance(doc, dict | list):
         raise JsonLdError("a JSON-LD document must be a JSON object or array")
     problems: list[Problem] = []
-    nodes = size = terms = 0
-    stack: list[tuple[str, Any, int]] = [("$", doc, 1)]
+    nodes = objects = size = terms = scoped_terms = 0
+    first_scoped = "$"
+    # (path, value, depth, inside a @context value)
+    stack: list[tuple[str, Any, int, bool]] = [("$", doc, 1, False)]
     while stack:
-        path, value, depth = stack.pop()
+        path, value, depth, in_context = stack.pop()
         nodes += 1
         if nodes > limits.max_nodes:
             raise JsonLdError(f"document has more than {limits.max_nodes} JSON values", path)
         if depth > limits.max_depth:
             raise JsonLdError(f"document is nested deeper than {limits.max_depth} levels", path)
         if isinstance(value, dict):
+            objects += 1
             size += 2
             for key in value:
                 if not isinstance(key, str):
                     raise JsonLdError(f"object key {key!r} is not a string", path)
                 size += len(key) + 3
             if contexts and "@context" in value:
-                terms += _check_context(
-                    value["@context"], json_path(path, "@context"), registry, problems
-                )
+                where = json_path(path, "@context")
+                defined = _check_context(value["@context"], where, registry, problems)
+                terms += defined
+                if in_context and defined:
+                    scoped_terms += defined
+                    first_scoped = where if scoped_terms == defined else first_scoped
                 if terms > limits.max_context_terms:
                     raise JsonLdError(
                         f"inline contexts define more than {limits.max_context_terms} terms", path
@@ -203,7 +243,16 @@ def check_document(
             size += _scalar_size(value, path)
         if size > limits.max_bytes:
             raise JsonLdError(f"document is larger than {limits.max_bytes} bytes", path)
-        stack.extend((child_path, child, depth + 1) for child_path, child in _children(value, path))
+        for child_path, child in _children(value, path):
+            inside = in_context or (isinstance(value, dict) and child is value.get("@context"))
+            stack.append((child_path, child, depth + 1, inside))
+    # pyld may re-process a scoped context at every object it applies to.
+    if scoped_terms * objects > limits.max_scoped_context_work:
+        raise JsonLdError(
+            f"scoped contexts with {scoped_terms} terms over {objects} objects exceed the "
+            f"expansion budget of {limits.max_scoped_context_work} term applications",
+            first_scoped,
+        )
     if problems:
         raise JsonLdError(problems)
 
@@ -392,8 +441,15 @@ class _DropWatcher(pyld.JsonLdProcessor):
             self.paths = _paths_of(element)
         return super()._expand(active_ctx, active_property, element, *args, **kw)
 
-    def _expand_object(self, active_ctx: Any, active_property: Any, expanded_active_property: Any,
-                       element: Any, *args: Any, **kw: Any):
+    def _expand_object(
+        self,
+        active_ctx: Any,
+        active_property: Any,
+        expanded_active_property: Any,
+        element: Any,
+        *args: Any,
+        **kw: Any,
+    ):
         self.frames.append((active_ctx, element))
         try:
             return super()._expand_object(
@@ -409,9 +465,7 @@ class _DropWatcher(pyld.JsonLdProcessor):
         paths = self.paths or {}
         where = paths.get(id(element))
         if where is None:
-            where = next(
-                (paths[id(e)] for _, e in reversed(self.frames) if id(e) in paths), "$"
-            )
+            where = next((paths[id(e)] for _, e in reversed(self.frames) if id(e) in paths), "$")
         for key in element:
             if key == "@context" or self._expand_iri(active_ctx, key, vocab=True) != expanded:
                 continue

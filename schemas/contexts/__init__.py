@@ -43,7 +43,9 @@ class ContextRegistry:
         """A registry holding every context listed in an `index.json` (format `"v": 1`)."""
         data = json.loads(index.read_text(encoding="utf-8"))
         if data.get("v") != INDEX_VERSION:
-            raise ContextIntegrityError(f"{index}: unsupported context index version {data.get('v')!r}")
+            raise ContextIntegrityError(
+                f"{index}: unsupported context index version {data.get('v')!r}"
+            )
         registry = cls()
         for url, entry in data["contexts"].items():
             registry.register(url, index.parent / entry["file"], entry["sha256"])
@@ -109,7 +111,7 @@ class ContextRegistry:
 
 
 BUNDLED = ContextRegistry.from_index(INDEX)
-"""The process-wide registry: the contexts in `index.json` plus those added by `register_context`."""
+"""The process-wide registry: `index.json` plus whatever `register_context` added."""
 
 
 def register_context(url: str, path: Path | str, sha256: str | None = None) -> None:
