@@ -27,12 +27,15 @@ _GS1_SUFFIX = re.compile(r"\d{2,4}\.[^.]+(?:\.\d{2,4}\.[^.]+)*")
 
 
 def canonical_object_id(name: str) -> str:
-    """Map an EPC URN, GS1 Digital Link or handle to its one canonical string."""
+    """Map an EPC URN, GS1 Digital Link (URI, path or bracketed element string) or handle
+    to its one canonical string; raise InvalidIdentifier (or InvalidGs1) otherwise."""
     if not isinstance(name, str) or not name:
         raise InvalidIdentifier("an object name must be a non-empty string")
     lowered = name[:8].lower()
     if lowered.startswith("urn:epc:"):
         return from_epc_urn(name).without_attributes().uri()
+    if name.startswith("("):
+        return DigitalLink.from_element_string(name).without_attributes().uri()
     if lowered.startswith(("http://", "https://")) or name.startswith("/"):
         try:
             return DigitalLink.parse(name).without_attributes().uri()
@@ -62,7 +65,9 @@ def handle_to_gs1(handle: Handle) -> DigitalLink:
         raise InvalidGs1(f"handle suffix {handle.suffix!r} is not of the form AI.value[.AI.value]")
     fields = handle.suffix.split(".")
     try:
-        pairs = [(fields[n], unquote(fields[n + 1], errors="strict")) for n in range(0, len(fields), 2)]
+        pairs = [
+            (fields[n], unquote(fields[n + 1], errors="strict")) for n in range(0, len(fields), 2)
+        ]
     except UnicodeDecodeError as exc:
         raise InvalidGs1(f"handle suffix {handle.suffix!r} is not UTF-8 after decoding") from exc
     link = DigitalLink.build(pairs[0][0], pairs[0][1], pairs[1:])

@@ -125,7 +125,10 @@ class DigitalLink:
             raise InvalidGs1("a Digital Link must be a non-empty string")
         if any(ch.isspace() for ch in uri):
             raise InvalidGs1("a Digital Link must not contain whitespace")
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError as exc:
+            raise InvalidGs1(f"Digital Link {uri!r} is not a valid URI: {exc}") from exc
         if parts.scheme or parts.netloc:
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise InvalidGs1(f"Digital Link {uri!r} must be an http(s) URI with a host")
@@ -144,7 +147,8 @@ class DigitalLink:
             ai = segments[end - 2]
             if not _AI.fullmatch(ai):
                 raise InvalidGs1(
-                    f"path segment {ai!r} of {uri!r} is not a GS1 Application Identifier"
+                    f"the path of {uri!r} must end in /AI/value pairs after a primary key; "
+                    f"{ai!r} is not an Application Identifier"
                 )
             entry = lookup_ai(ai)
             pairs.append((ai, _decode(segments[end - 1], f"AI ({ai})")))

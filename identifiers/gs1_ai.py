@@ -86,7 +86,7 @@ def _parse_line(line: str) -> list[ApplicationIdentifier]:
     tokens = body.split()
     ais, tokens = tokens[0], tokens[1:]
     flags = ""
-    if tokens and not tokens[0][0] in "NXYZ[":
+    if tokens and tokens[0][0] not in "NXYZ[":
         flags, tokens = tokens[0], tokens[1:]
     components, requires, excludes = [], [], []
     qualifiers: tuple[tuple[str, ...], ...] | None = None

@@ -123,7 +123,10 @@ def parse_handle_reference(text: str) -> Handle:
     if lowered.startswith(("hdl:", "doi:")):
         return Handle.parse(text[4:])
     if lowered.startswith(("http://", "https://")):
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:
+            raise InvalidHandle(f"proxy URL {text!r} is malformed: {exc}") from exc
         if not parts.netloc:
             raise InvalidHandle(f"proxy URL {text!r} has no host")
         path = parts.path.lstrip("/")

@@ -120,7 +120,9 @@ class LinkSet:
             object.__setattr__(self, "qualifiers", link.qualifiers)
         object.__setattr__(self, "anchor", f"/{link.key_ai}/{quote(link.key, safe='')}")
         if self.default_link_type:
-            object.__setattr__(self, "default_link_type", normalise_link_type(self.default_link_type))
+            object.__setattr__(
+                self, "default_link_type", normalise_link_type(self.default_link_type)
+            )
 
     @property
     def variable(self) -> bool:
@@ -151,8 +153,8 @@ class LinkSet:
                 qualifiers,
                 data.get("itemDescription", ""),
             )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise InvalidIdentifier(f"malformed resolver entry: {exc!r}") from exc
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise InvalidIdentifier(f"malformed resolver entry: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +258,7 @@ def linkset_json(
     links: Sequence[LinkEntry] | None = None,
 ) -> dict[str, Any]:
     """The RFC 9264 linkset document for `link` (all of the entry's links unless `links`)."""
-    chosen = [
-        item.bound(bindings or {}) for item in (entry.links if links is None else links)
-    ]
+    chosen = [item.bound(bindings or {}) for item in (entry.links if links is None else links)]
     context: dict[str, Any] = {"anchor": link.without_attributes().uri(base)}
     if entry.item_description:
         context["itemDescription"] = entry.item_description
@@ -291,7 +291,9 @@ def resolve(
         accept or ""
     )
     if wants_linkset:
-        return Resolution(200, "linkset requested", linkset=linkset_json(entry, link, bindings, base=base))
+        return Resolution(
+            200, "linkset requested", linkset=linkset_json(entry, link, bindings, base=base)
+        )
     wanted = normalise_link_type(link_type) if link_type else entry.default_link_type
     if wanted is None and entry.links:
         wanted = entry.links[0].link_type

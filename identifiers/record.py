@@ -48,7 +48,9 @@ HS_VLIST = "HS_VLIST"
 LOC_10320 = "10320/loc"
 URL = "URL"
 EMAIL = "EMAIL"
-RESERVED_TYPES = frozenset({HS_ADMIN, HS_SITE, HS_ALIAS, HS_PUBKEY, HS_VLIST, LOC_10320, URL, EMAIL})
+RESERVED_TYPES = frozenset(
+    {HS_ADMIN, HS_SITE, HS_ALIAS, HS_PUBKEY, HS_VLIST, LOC_10320, URL, EMAIL}
+)
 
 TS_CLASS = "TS_CLASS"
 TS_GS1 = "TS_GS1"
@@ -194,7 +196,7 @@ def _check_binary(data_format: str, value: object, path: str) -> str:
 def normalise_data(value_type: str, data_format: str, value: object, path: str = "$") -> object:
     """Validate `value` for its type and format and return its normalised form."""
     data_path = f"{path}.data.value"
-    if data_format not in FORMATS:
+    if not isinstance(data_format, str) or data_format not in FORMATS:
         raise InvalidValue(f"unknown data format {data_format!r}", f"{path}.data.format")
     expected = {HS_ADMIN: "admin", HS_VLIST: "vlist"}.get(value_type)
     if expected and data_format != expected:
@@ -298,9 +300,7 @@ class HandleValue:
         if data_format is None:
             data_format = {HS_ADMIN: "admin", HS_VLIST: "vlist"}.get(value_type, "string")
         if permissions is None:
-            # Admin keys and groups are not for the public eye by default.
-            hidden = value_type in (HS_ADMIN, HS_VLIST)
-            permissions = Permissions(pub_read=not hidden)
+            permissions = Permissions()
         return cls(
             index=index,
             type=value_type,
@@ -359,7 +359,7 @@ class HandleValue:
             data["index"],
             data["type"],
             body["value"],
-            data_format=body["format"] if isinstance(body["format"], str) else "?",
+            data_format=body["format"],
             ttl=data.get("ttl", DEFAULT_TTL),
             timestamp=timestamp,
             references=[AdminIdentity.parse(ref) for ref in refs],

@@ -108,4 +108,6 @@ def rest_response(
 def error_response(handle: str, message: str, *, invalid_handle: bool = False) -> RestResponse:
     """A code-2 error (or code-102 invalid handle) response with a message."""
     code = INVALID_HANDLE if invalid_handle else ERROR
-    return RestResponse(HTTP_STATUS[code], {"responseCode": code, "handle": handle, "message": message})
+    return RestResponse(
+        HTTP_STATUS[code], {"responseCode": code, "handle": handle, "message": message}
+    )

@@ -1,0 +1,1 @@
+"""Data files the identifiers package reads at run time (see README.txt)."""
