@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import Engine, insert, select, update
 
 from connector.node import Node
+from connector.peers import PeerClient, trusted_peers
 from ledger import store
 from ledger.checkpoint import Witness, parse_checkpoint
 from ledger.errors import NotAllowed, VerificationError
@@ -74,3 +75,14 @@ def witness_peer(node: Node, client: httpx.Client) -> str:
         proof = [base64.b64decode(h) for h in body["proof"]]
     witness = Witness(node.config.origin, node.signing_key, state)
     return witness.cosign_if_consistent(note, verifier, proof)
+
+
+def send_cosignature(node: Node, peer_url: str, cosigned_note: str) -> None:
+    """Give a cosigned checkpoint back to the log's node, authenticated as a peer."""
+    peer = next((p for p in trusted_peers(node.engine) if p.base_url == peer_url.rstrip("/")), None)
+    if peer is None:
+        raise NotAllowed(f"{peer_url} is not on the trust list; add it with 'tracespace peer add'")
+    with PeerClient(node, peer) as client:
+        client.post(
+            "/ledger/cosignatures", content=cosigned_note, headers={"Content-Type": "text/plain"}
+        ).raise_for_status()

@@ -14,15 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from nacl.signing import SigningKey
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger import keys, merkle, store
 from ledger.canonical import canonical_json
-from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    CosignatureVerifier,
+    parse_checkpoint,
+    sign_checkpoint,
+    verify_cosignature,
+)
 from ledger.entry import GENESIS_PREV, Entry, parse_entry, sign_entry, utc_now
 from ledger.errors import InvalidInput, LedgerError, NotAllowed, NotFound
-from ledger.note import format_vkey
+from ledger.note import format_vkey, parse_note
 
 GENESIS_TYPE = "ledger.genesis"
 ROTATION_TYPE = "ledger.key-rotation"
@@ -325,6 +331,45 @@ class Ledger:
         except IntegrityError:
             pass  # published concurrently for the same size; ours is equally valid
         return note
+
+    def add_cosignature(self, cosigned_note: str, witness: CosignatureVerifier) -> int:
+        """Keep a witness's cosignature of one of our published checkpoints; returns its time."""
+        note = parse_note(cosigned_note)
+        cp = parse_checkpoint(note.text)
+        with self.engine.connect() as conn:
+            ours = conn.execute(
+                select(store.checkpoint_table.c.note).where(
+                    store.checkpoint_table.c.size == cp.size
+                )
+            ).scalar_one_or_none()
+        if ours is None or parse_note(ours).text != note.text:
+            raise NotFound(f"no published checkpoint of size {cp.size} with that root")
+        timestamp = verify_cosignature(note, witness)
+        line = next(
+            s for s in note.signatures if (s.name, s.key_id) == (witness.name, witness.key_id)
+        )
+        ct = store.cosignature_table
+        with self.engine.begin() as conn:
+            conn.execute(delete(ct).where(ct.c.size == cp.size, ct.c.cosigner == witness.name))
+            conn.execute(
+                insert(ct).values(
+                    size=cp.size, cosigner=witness.name, line=line.line(), timestamp=timestamp
+                )
+            )
+        return timestamp
+
+    def witnessed_checkpoint(self) -> str:
+        """The latest checkpoint that witnesses cosigned, with every cosignature line."""
+        ct = store.cosignature_table
+        with self.engine.connect() as conn:
+            size = conn.execute(select(func.max(ct.c.size))).scalar_one_or_none()
+            if size is None:
+                raise NotFound("no checkpoint has been cosigned yet")
+            note = conn.execute(
+                select(store.checkpoint_table.c.note).where(store.checkpoint_table.c.size == size)
+            ).scalar_one()
+            lines = conn.execute(select(ct.c.line).where(ct.c.size == size)).scalars().all()
+        return note + "".join(lines)
 
     def published_checkpoints(self) -> list[tuple[int, bytes, str]]:
         with self.engine.connect() as conn:

@@ -68,6 +68,16 @@ class LedgerCheckpoint(SQLModel, table=True):
     created: str
 
 
+class LedgerCosignature(SQLModel, table=True):
+    """Witness cosignature lines collected for the node's own published checkpoints."""
+
+    __tablename__ = "ledger_cosignature"
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    cosigner: str = Field(primary_key=True)
+    line: str
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class WitnessState(SQLModel, table=True):
     """The last checkpoint of each peer log this node has cosigned or seen."""
 
@@ -84,6 +94,7 @@ head_table = LedgerHead.__table__
 key_table = LedgerKey.__table__
 checkpoint_table = LedgerCheckpoint.__table__
 witness_table = WitnessState.__table__
+cosignature_table = LedgerCosignature.__table__
 
 
 def sqlite_url(path: str | Path) -> str:

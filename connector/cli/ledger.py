@@ -202,14 +202,20 @@ def rotate_key(dir: DirOption = None) -> None:
 @one_line_errors
 def cosign(
     peer: Annotated[str, typer.Argument(help="Base URL of the peer node.")],
+    send: Annotated[
+        bool, typer.Option(help="Hand the cosignature back to the peer (it must trust us).")
+    ] = True,
     dir: DirOption = None,
 ) -> None:
     """Witness a peer: check its checkpoint is consistent with the last one seen, cosign it.
 
     Example: tracespace ledger cosign http://127.0.0.1:8082 --dir ./regulator
     """
-    from connector.witness import witness_peer
+    from connector.witness import send_cosignature, witness_peer
 
     node = open_node(dir)
     with httpx.Client(base_url=peer.rstrip("/"), timeout=10) as client:
-        typer.echo(witness_peer(node, client), nl=False)
+        cosigned = witness_peer(node, client)
+    typer.echo(cosigned, nl=False)
+    if send:
+        send_cosignature(node, peer, cosigned)

@@ -6,12 +6,15 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from connector.auth import NodeDep, Operator
+from connector.peers import PeerDep
 from connector.problems import Problem
+from ledger.checkpoint import CosignatureVerifier
 from ledger.entry import check_type
+from ledger.note import ALG_COSIGNATURE_V1, key_id, parse_note
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 MAX_RANGE = 1000
@@ -28,6 +31,29 @@ def _b64(hashes: list[bytes]) -> list[str]:
 def checkpoint(node: NodeDep) -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
     return Response(node.ledger.checkpoint(), media_type=NOTE_TYPE)
+
+
+@router.get(
+    "/checkpoint/witnessed",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {NOTE_TYPE: {}}}},
+)
+def witnessed_checkpoint(node: NodeDep) -> Response:
+    """The latest checkpoint cosigned by witnesses, with their C2SP cosignature lines."""
+    return Response(node.ledger.witnessed_checkpoint(), media_type=NOTE_TYPE)
+
+
+@router.post("/cosignatures", status_code=201)
+async def add_cosignature(node: NodeDep, peer: PeerDep, request: Request) -> dict[str, Any]:
+    """A trusted peer hands back its cosignature of one of our checkpoints (text/plain)."""
+    text = (await request.body()).decode("utf-8", "replace")
+    note = parse_note(text)
+    for sig in note.signatures:
+        if sig.key_id == key_id(sig.name, ALG_COSIGNATURE_V1, peer.public_key):
+            witness = CosignatureVerifier(sig.name, sig.key_id, peer.public_key)
+            timestamp = node.ledger.add_cosignature(text, witness)
+            return {"v": 1, "cosigner": sig.name, "timestamp": timestamp}
+    raise Problem(400, "No cosignature", f"the note carries no cosignature by {peer.did}")
 
 
 @router.get("/key", response_class=PlainTextResponse)
