@@ -1,0 +1,87 @@
+"""The EPCIS index tables kept next to the ledger: events, objects, containment, parties, receipts.
+
+The ledger entry (`epcis.event`) is the record; these rows are an index written in the same
+transaction, so a query or a trace never parses entries. Times are UTC epoch microseconds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+from sqlmodel import BigInteger, Column, Field, SQLModel
+
+OPEN_START = -(1 << 62)
+"""Start of a containment interval whose ADD was never seen (packed elsewhere)."""
+OPEN_END = 1 << 62
+"""End of a containment interval that is still open (not yet unpacked)."""
+
+
+class EpcisEvent(SQLModel, table=True):
+    """One captured event: its ledger entry and the fields queries filter on."""
+
+    __tablename__ = "epcis_event"
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_hash: str = Field(unique=True, max_length=200)
+    event_id: str = Field(index=True, max_length=2000)
+    event_type: str = Field(index=True, max_length=32)
+    event_time: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    action: str | None = Field(default=None, max_length=16)
+    biz_step: str | None = Field(default=None, index=True, max_length=500)
+    disposition: str | None = Field(default=None, index=True, max_length=500)
+    read_point: str | None = Field(default=None, index=True, max_length=2000)
+    biz_location: str | None = Field(default=None, index=True, max_length=2000)
+    kid: str = Field(max_length=100)
+
+
+class EpcisObject(SQLModel, table=True):
+    """An object an event names, by canonical id and role (epc, parent, child, input, ...)."""
+
+    __tablename__ = "epcis_object"
+    __table_args__ = (Index("ix_epcis_object_seq", "seq"),)
+    object_id: str = Field(primary_key=True, max_length=2000)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    role: str = Field(primary_key=True, max_length=32)
+
+
+class EpcisContainment(SQLModel, table=True):
+    """`parent` contained `child` during [start, end) (aggregation, association, transaction)."""
+
+    __tablename__ = "epcis_containment"
+    __table_args__ = (
+        Index("ix_epcis_containment_child", "child", "start"),
+        Index("ix_epcis_containment_parent", "parent", "start"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    parent: str = Field(max_length=2000)
+    child: str = Field(max_length=2000)
+    start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    start_seq: int | None = Field(default=None, sa_column=Column(BigInteger))
+    end_seq: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class EpcisParty(SQLModel, table=True):
+    """A source or destination an event names (CBV short type, e.g. owning_party)."""
+
+    __tablename__ = "epcis_party"
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = Field(primary_key=True, max_length=16)
+    sd_type: str = Field(primary_key=True, max_length=500)
+    value: str = Field(primary_key=True, max_length=2000)
+
+
+class EpcisReceipt(SQLModel, table=True):
+    """A countersignature (receipt) this node holds: as receiver or as shipper."""
+
+    __tablename__ = "epcis_receipt"
+    event_id: str = Field(primary_key=True, max_length=2000)
+    partner: str = Field(primary_key=True, max_length=500)
+    role: str = Field(primary_key=True, max_length=16)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    partner_seq: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+event_table = EpcisEvent.__table__
+object_table = EpcisObject.__table__
+containment_table = EpcisContainment.__table__
+party_table = EpcisParty.__table__
+receipt_table = EpcisReceipt.__table__
