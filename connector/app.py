@@ -7,6 +7,10 @@ from fastapi import FastAPI
 from connector import problems
 from connector.node import Node
 from connector.routers import ledger, peers
+from connector.routers import records as records_router
+from connector.routers import epcis as epcis_router
+from connector.routers import dsp as dsp_router
+from connector.routers import identifiers as identifiers_router
 
 
 def create_app(node: Node) -> FastAPI:
@@ -17,8 +21,12 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
+    app.include_router(identifiers_router.routes())  # first: handle lookups are the hot path
     app.include_router(ledger.router)
     app.include_router(peers.router)
+    app.include_router(records_router.router)
+    app.include_router(epcis_router.api)
+    app.include_router(dsp_router.router)
 
     @app.get("/healthz", tags=["node"])
     def health() -> dict[str, object]:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from identifiers import errors as id_errors
 from ledger.errors import InvalidInput, NotAllowed, NotFound, VerificationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -103,6 +104,25 @@ def install(app: FastAPI) -> None:
         return problem_response(
             422, "Verification failed", str(exc), "verification-failed", seq=exc.seq
         )
+
+    @app.exception_handler(id_errors.InvalidIdentifier)
+    async def _bad_identifier(_: Request, exc: id_errors.InvalidIdentifier) -> JSONResponse:
+        extra = {"path": exc.path} if exc.path else {}
+        return problem_response(400, "Invalid identifier", exc.reason, "invalid-input", **extra)
+
+    @app.exception_handler(id_errors.NotFound)
+    async def _no_identifier(_: Request, exc: id_errors.NotFound) -> JSONResponse:
+        return problem_response(404, "Not found", exc.reason, "not-found", responseCode=100)
+
+    @app.exception_handler(id_errors.NotAllowed)
+    async def _identifier_refused(_: Request, exc: id_errors.NotAllowed) -> JSONResponse:
+        return problem_response(403, "Forbidden", exc.reason, "forbidden", responseCode=401)
+
+    @app.exception_handler(id_errors.IdentifierError)
+    async def _identifier_conflict(_: Request, exc: id_errors.IdentifierError) -> JSONResponse:
+        # What remains is a conflict with stored state: an existing handle, an alias loop.
+        code = getattr(exc, "response_code", 2)
+        return problem_response(409, "Conflict", exc.reason, "conflict", responseCode=code)
 
     @app.exception_handler(OperationalError)
     async def _storage(_: Request, exc: OperationalError) -> JSONResponse:
