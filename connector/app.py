@@ -6,11 +6,11 @@ from fastapi import FastAPI
 
 from connector import problems
 from connector.node import Node
+from connector.routers import dsp as dsp_router
+from connector.routers import epcis as epcis_router
+from connector.routers import identifiers as identifiers_router
 from connector.routers import ledger, peers
 from connector.routers import records as records_router
-from connector.routers import epcis as epcis_router
-from connector.routers import dsp as dsp_router
-from connector.routers import identifiers as identifiers_router
 
 
 def create_app(node: Node) -> FastAPI:

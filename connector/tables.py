@@ -3,8 +3,8 @@
 Add one import line per module with SQLModel tables.
 """
 
-import connector.dsp.tables  # noqa: F401
-import connector.events.tables  # noqa: F401
-import connector.peers  # noqa: F401
+import connector.dsp.tables
+import connector.events.tables
+import connector.peers
 import connector.records.tables  # noqa: F401
 import identifiers.registry  # noqa: F401
