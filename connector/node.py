@@ -14,13 +14,11 @@ from sqlalchemy import Engine
 from connector.config import ConfigError, NodeConfig
 from ledger import keys
 from ledger.log import Ledger
-from ledger.note import format_vkey
 
 
 @dataclass
 class Node:
     config: NodeConfig
-    signing_key: SigningKey
     ledger: Ledger
     operator_token: str
 
@@ -32,11 +30,16 @@ class Node:
         key = keys.load_signing_key(config.key_path)
         token = _read_secret(config.token_path)
         ledger = Ledger.open(config.database, key, config.origin)
-        return cls(config, key, ledger, token)
+        return cls(config, ledger, token)
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The key the ledger signs with now (it changes on rotation)."""
+        return self.ledger.signer
 
     @property
     def public_key(self) -> bytes:
-        return bytes(self.signing_key.verify_key)
+        return bytes(self.ledger.signer.verify_key)
 
     @property
     def engine(self) -> Engine:
@@ -44,7 +47,7 @@ class Node:
 
     @property
     def vkey(self) -> str:
-        return format_vkey(self.config.origin, self.public_key)
+        return self.ledger.vkey()
 
     def is_operator(self, token: str) -> bool:
         return hmac.compare_digest(token.encode(), self.operator_token.encode())

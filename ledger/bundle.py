@@ -26,7 +26,7 @@ from ledger.checkpoint import open_checkpoint
 from ledger.errors import InvalidInput, LedgerError, VerificationError
 from ledger.keyschedule import KEY_ENTRY_TYPES, KeySchedule
 from ledger.log import Ledger
-from ledger.note import parse_vkey
+from ledger.note import NoteVerifier, parse_vkey
 from ledger.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
 from ledger.verify import check_entries
 
@@ -98,20 +98,20 @@ class BundleReport:
 
 def verify_bundle(bundle: Any, vkey: str) -> BundleReport:
     """Verify a bundle offline against the node's verifier key; raise VerificationError."""
+    verifier = parse_vkey(vkey)  # a bad key is the caller's input error, not the bundle's
     try:
-        return _verify_bundle(bundle, vkey)
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-        if isinstance(exc, LedgerError):
-            raise
-        raise VerificationError(None, f"malformed bundle: {exc!r}") from None
+        return _verify_bundle(bundle, verifier)
+    except VerificationError:
+        raise
+    except (LedgerError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise VerificationError(None, f"malformed bundle: {exc}") from None
 
 
-def _verify_bundle(bundle: Any, vkey: str) -> BundleReport:
+def _verify_bundle(bundle: Any, verifier: NoteVerifier) -> BundleReport:
     if not isinstance(bundle, dict) or bundle.get("type") != BUNDLE_TYPE:
         raise VerificationError(None, "not a tracespace ledger bundle")
     if bundle.get("v") != BUNDLE_VERSION:
         raise VerificationError(None, f"unsupported bundle version {bundle.get('v')!r}")
-    verifier = parse_vkey(vkey)
     cp, _ = open_checkpoint(bundle["checkpoint"], verifier, origin=verifier.name)
 
     key_bodies = []

@@ -40,7 +40,8 @@ _TAIL = re.compile(
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 UTC with microseconds, e.g. 2026-11-22T11:36:00.123456Z."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def check_type(payload_type: str) -> str:
@@ -81,21 +82,29 @@ class Entry:
 
 
 def sign_entry(
-    key: SigningKey, seq: int, prev: str, payload_type: str, payload: Any, ts: str | None = None
+    key: SigningKey,
+    seq: int,
+    prev: str,
+    payload_type: str,
+    payload: Any,
+    ts: str | None = None,
+    kid: str | None = None,
 ) -> Entry:
-    """Build and sign the entry that follows `prev` at position `seq`."""
+    """Build and sign the entry that follows `prev` at position `seq`.
+
+    `kid` may be passed by callers that sign many entries with one key.
+    """
     unsigned = {
         "v": FORMAT_VERSION,
         "seq": seq,
         "ts": ts or utc_now(),
-        "kid": keys.public_key_id(bytes(key.verify_key)),
+        "kid": kid or keys.public_key_id(bytes(key.verify_key)),
         "type": check_type(payload_type),
         "payload": payload,
         "prev": prev,
     }
     message = canonical_json(unsigned)
     sig = base64.b64encode(key.sign(SIGNING_CONTEXT + message).signature).decode()
-    unsigned["sig"] = sig
     return Entry(
         seq=seq,
         ts=unsigned["ts"],
@@ -104,8 +113,18 @@ def sign_entry(
         payload=payload,
         prev=prev,
         sig=sig,
-        body=canonical_json(unsigned),
+        body=_with_signature(message, sig),
     )
+
+
+def _with_signature(unsigned: bytes, sig: str) -> bytes:
+    """Insert the "sig" member where canonical order puts it: just before "ts".
+
+    Only ts, type and v follow it, and none can hold a quote, so the last match is the
+    top-level member. Cheaper than canonicalising the whole entry a second time.
+    """
+    at = unsigned.rfind(b',"ts":"')
+    return unsigned[:at] + b',"sig":"' + sig.encode("ascii") + b'"' + unsigned[at:]
 
 
 def parse_entry(body: bytes) -> Entry:

@@ -52,8 +52,9 @@ class LedgerTransaction:
         self.connection = conn
         self._tip = tip
         self._key = ledger.signer
-        self._entries: list[dict[str, Any]] = []
-        self._nodes: list[dict[str, Any]] = []
+        self._kid = tip.kid
+        self._entries: list[tuple[int, str, bytes, bytes]] = []
+        self._nodes: list[tuple[int, bytes]] = []
         self._keys: list[dict[str, Any]] = []
 
     @property
@@ -61,15 +62,15 @@ class LedgerTransaction:
         return self._tip.size
 
     def append(self, payload_type: str, payload: Any) -> Entry:
-        entry = sign_entry(self._key, self._tip.size, self._tip.last_hash, payload_type, payload)
+        entry = sign_entry(
+            self._key, self._tip.size, self._tip.last_hash, payload_type, payload, kid=self._kid
+        )
         if len(entry.body) > MAX_PAYLOAD_BYTES:
             raise InvalidInput(f"entry is larger than {MAX_PAYLOAD_BYTES} bytes")
         digest = entry.hash
-        self._entries.append(
-            {"seq": entry.seq, "type": entry.type, "hash": digest, "body": entry.body}
-        )
+        self._entries.append((entry.seq, entry.type, digest, entry.body))
         for level, index, h in self._tip.tree.append(merkle.leaf_hash(entry.body)):
-            self._nodes.append({"id": store.node_key(level, index), "hash": h})
+            self._nodes.append((store.node_key(level, index), h))
         self._tip.size += 1
         self._tip.last_hash = digest.hex()
         return entry
@@ -89,15 +90,14 @@ class LedgerTransaction:
             {"v": 1, "new_kid": new_kid, "new_public_key": new_b64, "new_key_signature": proof},
         )
         self._key = new_key
-        self._tip.kid = new_kid
+        self._kid = self._tip.kid = new_kid
         self._keys.append({"kid": new_kid, "public_key": new_public, "from_seq": entry.seq + 1})
         return entry
 
     def _flush(self) -> None:
         conn = self.connection
-        if self._entries:
-            conn.execute(insert(store.entry_table), self._entries)
-            conn.execute(insert(store.node_table), self._nodes)
+        store.insert_rows(conn, store.entry_table, ("seq", "type", "hash", "body"), self._entries)
+        store.insert_rows(conn, store.node_table, ("id", "hash"), self._nodes)
         if self._keys:
             conn.execute(insert(store.key_table), self._keys)
         conn.execute(
@@ -140,7 +140,7 @@ class Ledger:
         kid = keys.public_key_id(public)
         try:
             with store.write_transaction(self.engine) as conn:
-                if conn.execute(select(store.head_table.c.size)).first() is not None:
+                if store.lock_head(conn) is not None:
                     return
                 conn.execute(
                     insert(store.head_table).values(id=1, size=0, last_hash=GENESIS_PREV, kid=kid)
@@ -162,9 +162,9 @@ class Ledger:
             return  # another process created the genesis entry first
 
     def _load_tip(self, conn: Connection) -> _Tip:
-        row = conn.execute(
-            select(store.head_table.c.size, store.head_table.c.last_hash, store.head_table.c.kid)
-        ).one()
+        row = store.lock_head(conn)
+        if row is None:
+            raise LedgerError("the ledger has no head row (not initialised)")
         size, last_hash, kid = int(row.size), row.last_hash, row.kid
         cached = self._tip
         if cached is not None and cached.size == size and cached.last_hash == last_hash:
@@ -274,18 +274,17 @@ class Ledger:
         return found
 
     def _hash_ranges(self, ranges: list[tuple[int, int]], size: int) -> list[bytes]:
-        self._check_size(size)
         ids = [n for s, e in ranges for n in merkle.perfect_subtrees(s, e)]
         with self.engine.connect() as conn:
+            current = int(conn.execute(select(store.head_table.c.size)).scalar_one())
+            if not 0 <= size <= current:
+                raise InvalidInput(f"tree size {size} is outside 0..{current}")
             nodes = self._read_nodes(conn, ids)
         return merkle.hash_ranges(ranges, nodes.__getitem__)
 
-    def _check_size(self, size: int) -> None:
-        current = self.size
-        if not 0 <= size <= current:
-            raise InvalidInput(f"tree size {size} is outside 0..{current}")
-
     def root(self, size: int) -> bytes:
+        if size < 0:
+            raise InvalidInput(f"tree size {size} is negative")
         if size == 0:
             return merkle.EMPTY_ROOT
         return self._hash_ranges([(0, size)], size)[0]
@@ -311,7 +310,10 @@ class Ledger:
     def checkpoint(self) -> str:
         """The signed checkpoint of the current tree, published (stored) once per size."""
         with store.read_transaction(self.engine) as conn:
-            size = int(conn.execute(select(store.head_table.c.size)).scalar_one())
+            size, kid = conn.execute(select(store.head_table.c.size, store.head_table.c.kid)).one()
+            size = int(size)
+            if kid != keys.public_key_id(bytes(self.signer.verify_key)):
+                raise NotAllowed("this node's key was rotated out; restart it with the new key")
             note = conn.execute(
                 select(store.checkpoint_table.c.note).where(store.checkpoint_table.c.size == size)
             ).scalar_one_or_none()

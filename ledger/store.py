@@ -9,11 +9,22 @@ events) runs inside that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, LargeBinary, create_engine, event, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    LargeBinary,
+    Row,
+    Table,
+    create_engine,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlmodel import BigInteger, Column, Field, SQLModel
 
@@ -115,10 +126,10 @@ def make_engine(url: str) -> Engine:
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" hook issue BEGIN
             cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=60000")  # first, so the WAL switch can wait
             cur.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit that returned survives power loss, not only a process crash.
             cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=60000")
             cur.execute("PRAGMA foreign_keys=ON")
             # Random lookups (proofs, identifiers) over large files: read through the OS page
             # cache via mmap, and keep a larger private cache per connection.
@@ -132,11 +143,20 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it costs a round trip per checkout; a connection found dead raises once
+    # (a 503 at the edge) and SQLAlchemy then invalidates the pool.
+    return create_engine(url, pool_size=10, max_overflow=20)
+
+
+SCHEMA_LOCK = 0x7472616365  # any constant: serialises schema creation across processes
 
 
 def create_tables(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Create missing tables, one process at a time (several may open a new database)."""
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
+        SQLModel.metadata.create_all(conn)
 
 
 @contextmanager
@@ -148,9 +168,33 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
     else:
+        # PostgreSQL: the caller takes the lock by reading the head row with `lock_head`.
         with engine.begin() as conn:
-            conn.execute(select(head_table.c.id).where(head_table.c.id == 1).with_for_update())
             yield conn
+
+
+def lock_head(conn: Connection) -> Row[Any] | None:
+    """Read the head row (size, last hash, key id), locking it until the transaction ends."""
+    return conn.execute(
+        select(head_table.c.size, head_table.c.last_hash, head_table.c.kid)
+        .where(head_table.c.id == 1)
+        .with_for_update()
+    ).first()
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Bulk insert on the hot path: `executemany` on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from ledger.errors import InvalidInput, LedgerError, VerificationError
 from ledger.keyschedule import KEY_ENTRY_TYPES, KeySchedule
 from ledger.note import format_vkey, parse_vkey, verify_note
 
-CHUNK = 20_000
+CHUNK = 8_192
 Progress = Callable[[int], None]
 
 
@@ -63,9 +63,16 @@ class VerifyReport:
 
 
 def check_entries(
-    rows: Sequence[tuple[int, bytes]], start: int, schedule: KeySchedule, prev: str | None
+    rows: Sequence[tuple[int, bytes]],
+    start: int,
+    schedule: KeySchedule,
+    prev: str | None,
+    stored_hashes: Sequence[bytes] | None = None,
 ) -> ChunkResult:
-    """Check consecutive entries from `start`; `prev` links the first one when known."""
+    """Check consecutive entries from `start`; `prev` links the first one when known.
+
+    `stored_hashes`, when given, are the hash column of the same rows, checked too.
+    """
     leaves = bytearray()
     last = prev or ""
     first_prev = ""
@@ -88,40 +95,49 @@ def check_entries(
                 raise VerificationError(seq, f"signed by key {links.kid}, expected {kid}")
             if not keys.verify(public, links.message, links.signature):
                 raise VerificationError(seq, "entry signature does not verify")
+            digest = hashlib.sha256(body).digest()
+            if stored_hashes is not None and stored_hashes[seq - start] != digest:
+                raise VerificationError(seq, "stored entry hash does not match its bytes")
         except InvalidInput as exc:
             err = VerificationError(seq, f"entry bytes are malformed: {exc}")
             return ChunkResult(start, first_prev, last, bytes(leaves), err)
         except VerificationError as err:
             return ChunkResult(start, first_prev, last, bytes(leaves), err)
-        last = hashlib.sha256(body).hexdigest()
+        last = digest.hex()
         leaves += merkle.leaf_hash(body)
         expected += 1
     return ChunkResult(start, first_prev, last, bytes(leaves))
 
 
-_worker_engine: Engine | None = None
+_worker_engines: dict[str, Engine] = {}
+
+
+def _engine_for(url: str) -> Engine:
+    """One engine per database URL and process (workers keep theirs between chunks)."""
+    engine = _worker_engines.get(url)
+    if engine is None:
+        engine = _worker_engines[url] = store.make_engine(url)
+    return engine
 
 
 def _check_chunk(args: tuple[str, int, int, KeySchedule]) -> ChunkResult:
-    global _worker_engine
     url, start, end, schedule = args
-    if _worker_engine is None:
-        _worker_engine = store.make_engine(url)
-    with _worker_engine.connect() as conn:
+    with _engine_for(url).connect() as conn:
         rows = conn.execute(
             select(store.entry_table.c.seq, store.entry_table.c.body, store.entry_table.c.hash)
             .where(store.entry_table.c.seq >= start, store.entry_table.c.seq < end)
             .order_by(store.entry_table.c.seq)
         ).all()
-    result = check_entries([(int(r.seq), bytes(r.body)) for r in rows], start, schedule, None)
+    result = check_entries(
+        [(int(r.seq), bytes(r.body)) for r in rows],
+        start,
+        schedule,
+        None,
+        stored_hashes=[bytes(r.hash) for r in rows],
+    )
     checked = len(result.leaves) // 32
     if result.error is None and start + checked < end:
         result.error = VerificationError(start + checked, "entry is missing")
-    for r in rows[:checked]:
-        if hashlib.sha256(r.body).digest() != bytes(r.hash):
-            result.error = VerificationError(int(r.seq), "stored entry hash does not match")
-            result.leaves = result.leaves[: (int(r.seq) - start) * 32]
-            break
     return result
 
 
@@ -150,6 +166,9 @@ def verify_database(
         report.error = VerificationError(None, str(err))
     finally:
         engine.dispose()
+        stale = _worker_engines.pop(url, None)
+        if stale is not None:
+            stale.dispose()
     return report
 
 
@@ -158,7 +177,8 @@ def _verify(
 ) -> None:
     et, ct = store.entry_table, store.checkpoint_table
     with engine.connect() as conn:
-        head_size = conn.execute(select(store.head_table.c.size)).scalar_one_or_none() or 0
+        head = conn.execute(select(store.head_table.c.size, store.head_table.c.last_hash)).first()
+        head_size, head_hash = (int(head.size), head.last_hash) if head else (0, GENESIS_PREV)
         max_seq = conn.execute(select(func.max(et.c.seq))).scalar_one_or_none()
         key_rows = conn.execute(
             select(et.c.seq, et.c.body).where(et.c.type.in_(KEY_ENTRY_TYPES)).order_by(et.c.seq)
@@ -179,11 +199,14 @@ def _verify(
     for chunk in _chunks(url, size, schedule, workers):
         if chunk.start > 0 and chunk.first_prev and chunk.first_prev != last_hash:
             raise VerificationError(chunk.start, "hash link to the previous entry is broken")
+        created: dict[int, tuple[int, bytes]] = {}
         for i in range(0, len(chunk.leaves), 32):
-            tree.append(chunk.leaves[i : i + 32])
+            for level, index, h in tree.append(chunk.leaves[i : i + 32]):
+                created[store.node_key(level, index)] = (index << level, h)
             if tree.size in pending:
-                _check_checkpoint(engine, schedule, tree, *pending.pop(tree.size))
+                _check_checkpoint(schedule, tree, *pending.pop(tree.size))
                 report.checkpoints_checked += 1
+        _check_stored_nodes(engine, chunk.start, tree.size, created)
         report.entries_checked = tree.size
         if progress:
             progress(tree.size)
@@ -192,10 +215,38 @@ def _verify(
         last_hash = chunk.last_hash
     if int(head_size) != size:
         raise VerificationError(int(head_size), f"head says size {head_size}, entries say {size}")
+    if head_hash != last_hash:
+        raise VerificationError(size - 1, "head's last hash does not match the last entry")
+
+
+def _check_stored_nodes(
+    engine: Engine, start: int, end: int, created: dict[int, tuple[int, bytes]]
+) -> None:
+    """Compare every tree node completed by leaves [start, end) with the stored one."""
+    if not created:
+        return
+    stored: dict[int, bytes] = {}
+    nt = store.node_table
+    with engine.connect() as conn:
+        for level in range((end - 1).bit_length() + 1):
+            # Nodes at `level` completed by these leaves: (i + 1) << level - 1 in [start, end).
+            low = ((start + (1 << level)) >> level) - 1
+            high = (end >> level) - 1
+            if high < low:
+                continue
+            rows = conn.execute(
+                select(nt.c.id, nt.c.hash).where(
+                    nt.c.id >= store.node_key(level, low), nt.c.id <= store.node_key(level, high)
+                )
+            )
+            stored.update((int(i), bytes(h)) for i, h in rows)
+    bad = [first for key, (first, h) in created.items() if stored.get(key) != h]
+    if bad:
+        raise VerificationError(min(bad), "stored tree node does not match the entries")
 
 
 def _check_checkpoint(
-    engine: Engine, schedule: KeySchedule, tree: merkle.CompactRange, root: bytes, note: str
+    schedule: KeySchedule, tree: merkle.CompactRange, root: bytes, note: str
 ) -> None:
     size = tree.size
     _, public = schedule.key_for(size)
@@ -209,15 +260,3 @@ def _check_checkpoint(
         raise VerificationError(
             size, f"checkpoint at size {size} does not match the entries (truncated or rewritten)"
         )
-    ids = merkle.perfect_subtrees(0, size)
-    with engine.connect() as conn:
-        rows = dict(
-            conn.execute(
-                select(store.node_table.c.id, store.node_table.c.hash).where(
-                    store.node_table.c.id.in_([store.node_key(lv, ix) for lv, ix in ids])
-                )
-            ).all()
-        )
-    stored = [bytes(rows.get(store.node_key(lv, ix), b"")) for lv, ix in ids]
-    if not all(stored) or merkle.fold(stored) != expected:
-        raise VerificationError(size, f"stored tree nodes do not match the entries at size {size}")

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from connector.auth import NodeDep, Operator
@@ -18,6 +18,7 @@ from ledger.note import ALG_COSIGNATURE_V1, key_id, parse_note
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 MAX_RANGE = 1000
+MAX_INT = 2**63 - 1
 NOTE_TYPE = "text/plain; charset=utf-8"
 
 
@@ -65,8 +66,10 @@ def verifier_key(node: NodeDep) -> Response:
 @router.get("/entries")
 def entries(
     node: NodeDep,
-    start: Annotated[int, Query(ge=0)] = 0,
-    end: Annotated[int | None, Query(ge=1, description="exclusive; at most start+1000")] = None,
+    start: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    end: Annotated[
+        int | None, Query(ge=1, le=MAX_INT, description="exclusive; at most start+1000")
+    ] = None,
 ) -> dict[str, Any]:
     """Entries with start <= seq < end, exactly as stored (the Merkle leaves)."""
     size = node.ledger.size
@@ -82,16 +85,16 @@ def entries(
 
 
 @router.get("/entries/{seq}")
-def entry(node: NodeDep, seq: int) -> Response:
+def entry(node: NodeDep, seq: Annotated[int, Path(ge=0, le=MAX_INT)]) -> Response:
     """One entry, as its RFC 8785 canonical bytes (the Merkle leaf)."""
-    if seq < 0:
-        raise Problem(400, "Invalid sequence number", "seq must be >= 0")
     return Response(node.ledger.entry_bytes(seq), media_type="application/json")
 
 
 @router.get("/proof/inclusion")
 def inclusion_proof(
-    node: NodeDep, seq: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]
+    node: NodeDep,
+    seq: Annotated[int, Query(ge=0, le=MAX_INT)],
+    size: Annotated[int, Query(ge=1, le=MAX_INT)],
 ) -> dict[str, Any]:
     """RFC 9162 inclusion proof of entry `seq` in the tree of `size` leaves."""
     proof = node.ledger.inclusion_proof(seq, size)
@@ -100,7 +103,9 @@ def inclusion_proof(
 
 @router.get("/proof/consistency")
 def consistency_proof(
-    node: NodeDep, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+    node: NodeDep,
+    first: Annotated[int, Query(ge=1, le=MAX_INT)],
+    second: Annotated[int, Query(ge=1, le=MAX_INT)],
 ) -> dict[str, Any]:
     """RFC 9162 consistency proof between tree sizes `first` and `second`."""
     proof = node.ledger.consistency_proof(first, second)
