@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from connector.events.objects import unify
 from connector.events.tables import (
@@ -27,7 +27,7 @@ from connector.events.tables import (
     party_table,
 )
 from connector.node import Node
-from schemas.epcis import EPCISEvent, ObjectLink, parse_document
+from schemas.epcis import EPCISEvent, parse_document
 
 EVENT_TYPE = "epcis.event"
 PAYLOAD_VERSION = 1
@@ -80,6 +80,7 @@ def capture_document(
         conn = tx.connection
         hashes = list(dict.fromkeys(e.event_id for e in model.events))
         known = _known_hashes(conn, hashes)
+        rows = _IndexRows()
         results: list[Captured] = []
         for done, event in enumerate(model.events, 1):
             previous = known.get(event.event_id)
@@ -90,10 +91,11 @@ def capture_document(
             entry = tx.append(EVENT_TYPE, payload)
             event_id = payload["event"]["eventID"]
             known[event.event_id] = (event_id, entry.seq)
-            _index(conn, event, event_id, entry.seq, entry.kid)
+            rows.add(event, event_id, entry.seq, entry.kid)
             results.append(Captured(event_id, event.event_id, entry.seq))
             if progress and done % 100 == 0:
                 progress(done)
+        rows.flush(conn)
         if progress:
             progress(len(model.events))
     return results
@@ -112,99 +114,145 @@ def _known_hashes(conn: Connection, hashes: list[str]) -> dict[str, tuple[str, i
     return found
 
 
-def _index(conn: Connection, event: EPCISEvent, event_id: str, seq: int, kid: str) -> None:
-    conn.execute(
-        insert(event_table).values(
-            seq=seq,
-            event_hash=event.event_id,
-            event_id=event_id,
-            event_type=event.event_type,
-            event_time=micros(event.event_time),
-            action=event.action,
-            biz_step=event.biz_step,
-            disposition=event.disposition,
-            read_point=event.read_point,
-            biz_location=event.biz_location,
-            kid=kid,
+class _IndexRows:
+    """The index rows of a document's events, written together (one executemany per table)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.objects: list[dict[str, Any]] = []
+        self.parties: list[dict[str, Any]] = []
+        self.links: list[tuple[str, str, str | None, int, int]] = []
+
+    def add(self, event: EPCISEvent, event_id: str, seq: int, kid: str) -> None:
+        self.events.append(
+            {
+                "seq": seq,
+                "event_hash": event.event_id,
+                "event_id": event_id,
+                "event_type": event.event_type,
+                "event_time": micros(event.event_time),
+                "action": event.action,
+                "biz_step": event.biz_step,
+                "disposition": event.disposition,
+                "read_point": event.read_point,
+                "biz_location": event.biz_location,
+                "kid": kid,
+            }
         )
-    )
-    objects = list(dict.fromkeys((unify(ref.object_id), ref.role) for ref in event.objects()))
-    if objects:
-        conn.execute(
-            insert(object_table),
-            [{"object_id": o, "seq": seq, "role": r} for o, r in objects],
-        )
-    parties = list(
-        dict.fromkeys(
+        objects = dict.fromkeys((unify(ref.object_id), ref.role) for ref in event.objects())
+        self.objects += [{"object_id": o, "seq": seq, "role": r} for o, r in objects]
+        parties = dict.fromkeys(
             [("source", s.type, s.value) for s in event.sources]
             + [("destination", d.type, d.value) for d in event.destinations]
         )
-    )
-    if parties:
-        conn.execute(
-            insert(party_table),
-            [{"seq": seq, "kind": k, "sd_type": t, "value": v} for k, t, v in parties],
-        )
-    for link in event.object_links():
-        if link.kind == "containment" and link.source is not None:
-            _contain(conn, link, seq)
+        self.parties += [{"seq": seq, "kind": k, "sd_type": t, "value": v} for k, t, v in parties]
+        if getattr(event, "parent_id", None):  # only events with a parent state containment
+            self.links += [
+                (unify(link.source), unify(link.target), link.action, micros(link.time), seq)
+                for link in event.object_links()
+                if link.kind == "containment" and link.source is not None
+            ]
+
+    def flush(self, conn: Connection) -> None:
+        for table, rows in (
+            (event_table, self.events),
+            (object_table, self.objects),
+            (party_table, self.parties),
+        ):
+            if rows:
+                conn.execute(insert(table), rows)
+        if self.links:
+            _Containment.load(conn, {(p, c) for p, c, *_ in self.links}).apply(conn, self.links)
 
 
-def _contain(conn: Connection, link: ObjectLink, seq: int) -> None:
-    """Open, close or witness the interval during which `link.source` contained `link.target`.
+@dataclass
+class _Interval:
+    id: int | None
+    start: int
+    end: int
+    start_seq: int | None = None
+    end_seq: int | None = None
+    changed: bool = False
+
+
+class _Containment:
+    """The containment intervals of some (parent, child) pairs, changed in memory link by link
+    (in document order, each seeing what the ones before it did), then written back at once.
 
     Events may arrive out of time order: a DELETE seen first opens an interval with an
     unknown start (OPEN_START) that a later ADD completes.
     """
-    c = containment_table.c
-    parent, child = unify(link.source or ""), unify(link.target)
-    pair = and_(c.parent == parent, c.child == child)
-    at = micros(link.time)
-    if link.action == "ADD":
-        early = conn.execute(
-            select(c.id).where(pair, c.start == OPEN_START, c.end >= at).limit(1)
-        ).scalar()
-        if early is not None:
-            conn.execute(
-                update(containment_table).where(c.id == early).values(start=at, start_seq=seq)
+
+    def __init__(self, intervals: dict[tuple[str, str], list[_Interval]]) -> None:
+        self.intervals = intervals
+
+    @classmethod
+    def load(cls, conn: Connection, pairs: set[tuple[str, str]]) -> _Containment:
+        c = containment_table.c
+        found: dict[tuple[str, str], list[_Interval]] = {pair: [] for pair in pairs}
+        children = sorted({child for _, child in pairs})
+        for start in range(0, len(children), 500):
+            rows = conn.execute(
+                select(c.id, c.parent, c.child, c.start, c.end, c.start_seq, c.end_seq)
+                .where(c.child.in_(children[start : start + 500]))
+                .order_by(c.id)
             )
-            return
-        if conn.execute(select(c.id).where(pair, c.end == OPEN_END).limit(1)).first():
-            return  # already packed: a repeated ADD changes nothing
-        conn.execute(
-            insert(containment_table).values(
-                parent=parent, child=child, start=at, end=OPEN_END, start_seq=seq
-            )
-        )
-    elif link.action == "DELETE":
-        open_row = conn.execute(
-            select(c.id).where(pair, c.start <= at, c.end == OPEN_END).order_by(c.start.desc())
-        ).scalar()
-        if open_row is not None:
-            conn.execute(
-                update(containment_table).where(c.id == open_row).values(end=at, end_seq=seq)
-            )
-        else:
-            conn.execute(
-                insert(containment_table).values(
-                    parent=parent, child=child, start=OPEN_START, end=at, end_seq=seq
-                )
-            )
-    else:  # OBSERVE (or no action): witnessed at one instant, unless already known then
-        covering = conn.execute(
-            select(c.id).where(pair, c.start <= at, c.end > at).limit(1)
-        ).first()
-        if covering is None:
-            conn.execute(
-                insert(containment_table).values(
-                    parent=parent,
-                    child=child,
-                    start=at,
-                    end=at + 1,
-                    start_seq=seq,
-                    end_seq=seq,
-                )
-            )
+            for row in rows:
+                if (row.parent, row.child) in found:
+                    interval = _Interval(row.id, row.start, row.end, row.start_seq, row.end_seq)
+                    found[(row.parent, row.child)].append(interval)
+        return cls(found)
+
+    def apply(self, conn: Connection, links: list[tuple[str, str, str | None, int, int]]) -> None:
+        for parent, child, action, at, seq in links:
+            self._link(self.intervals[(parent, child)], action, at, seq)
+        changed = [(pair, i) for pair, rows in self.intervals.items() for i in rows if i.changed]
+        new = [
+            {"parent": p, "child": ch, "start": i.start, "end": i.end,
+             "start_seq": i.start_seq, "end_seq": i.end_seq}
+            for (p, ch), i in changed if i.id is None
+        ]  # fmt: skip
+        updated = [
+            {"row": i.id, "new_start": i.start, "new_end": i.end,
+             "new_start_seq": i.start_seq, "new_end_seq": i.end_seq}
+            for _, i in changed if i.id is not None
+        ]  # fmt: skip
+        if new:
+            conn.execute(insert(containment_table), new)
+        if updated:
+            conn.execute(_UPDATE_INTERVAL, updated)
+
+    @staticmethod
+    def _link(rows: list[_Interval], action: str | None, at: int, seq: int) -> None:
+        if action == "ADD":
+            early = next((i for i in rows if i.start == OPEN_START and i.end >= at), None)
+            if early is not None:
+                early.start, early.start_seq, early.changed = at, seq, True
+            elif not any(i.end == OPEN_END for i in rows):  # a repeated ADD changes nothing
+                rows.append(_Interval(None, at, OPEN_END, start_seq=seq, changed=True))
+        elif action == "DELETE":
+            open_rows = [i for i in rows if i.start <= at and i.end == OPEN_END]
+            if open_rows:
+                last = max(open_rows, key=lambda i: i.start)
+                last.end, last.end_seq, last.changed = at, seq, True
+            else:
+                rows.append(_Interval(None, OPEN_START, at, end_seq=seq, changed=True))
+        elif not any(i.start <= at < i.end for i in rows):
+            # OBSERVE (or no action): witnessed at one instant, unless already known then
+            rows.append(_Interval(None, at, at + 1, seq, seq, changed=True))
+
+
+_c = containment_table.c
+_UPDATE_INTERVAL = (
+    update(containment_table)
+    .where(_c.id == bindparam("row"))
+    .values(
+        start=bindparam("new_start"),
+        end=bindparam("new_end"),
+        start_seq=bindparam("new_start_seq"),
+        end_seq=bindparam("new_end_seq"),
+    )
+)
 
 
 def stored_event(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,10 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
+from schemas.epcis import gs1_keys
 from schemas.epcis.vocabulary import (
     BIZ_STEP,
     BIZ_TRANSACTION_TYPE,
@@ -156,6 +157,21 @@ def _gs1_key_normaliser() -> Callable[[str], str | None]:
 
 def canonical_object_id(name: str) -> str:
     """The canonical Digital Link URI for a GS1 key (EPC URN or Digital Link), else `name`."""
+    # Every mapping the normaliser makes starts from one of these prefixes (its patterns are
+    # anchored there), and it maps nothing without a ".": skip the regex cascade for the rest.
+    if not isinstance(name, str) or not name.startswith(_GS1_KEY_STARTS) or "." not in name:
+        return name
+    return _normalised(name)
+
+
+_GS1_KEY_STARTS = ("urn:epc:", "http:", "https:")
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalised(name: str) -> str:
+    direct = gs1_keys.digital_link(name)
+    if direct is not None:
+        return direct
     try:
         return _gs1_key_normaliser()(name) or name
     except Exception:  # the normaliser raises on malformed keys; treat them as opaque names
@@ -204,10 +220,113 @@ def pre_hash_string(
     """The canonical pre-hash string of one event (what gets hashed)."""
     ignored = set(ignore_fields)
     expanded = {k: v for k, v in _expand_terms(event).items() if k not in ignored}
-    name, _, children = _restructure(_to_node(expanded, dict(namespaces or {})))
+    if not namespaces:
+        simple = _simple_pre_hash(expanded)
+        if simple is not None:
+            return simple
+    return _tree_pre_hash(expanded, dict(namespaces or {}))
+
+
+def _tree_pre_hash(expanded: Mapping[str, Any], namespaces: Mapping[str, str]) -> str:
+    """The general algorithm: the event as an element tree, emitted in canonical order."""
+    name, _, children = _restructure(_to_node(expanded, namespaces))
     head = _ordered(children, CANONICAL_ORDER)
     rest = [child for child in children if child[0] not in NOT_HASHED]
     return f"eventType={name}{head}{_generic(rest) if rest else ''}"
+
+
+# -- the same string, emitted directly for the common shape of event ---------------------------
+
+_EVENT_TYPES = frozenset(
+    {
+        "ObjectEvent",
+        "AggregationEvent",
+        "TransactionEvent",
+        "TransformationEvent",
+        "AssociationEvent",
+    }
+)
+_TEXT_FIELDS = frozenset(
+    {"eventTime", "eventTimeZoneOffset", "parentID", "action", "transformationID", "bizStep",
+     "disposition"}
+)  # fmt: skip
+_EPC_LISTS = frozenset({"epcList", "inputEPCList", "outputEPCList", "childEPCs"})
+_QUANTITY_LISTS = frozenset(
+    {"quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"}
+)
+_PLACES = frozenset({"readPoint", "bizLocation"})
+_QUANTITY_FIELDS = ("epcClass", "quantity", "uom")
+_ORDER_NAMES = [name for name, _ in CANONICAL_ORDER]
+
+
+def _simple_pre_hash(event: Mapping[str, Any]) -> str | None:
+    """What `_tree_pre_hash` gives, for events made only of plain standard fields (no
+    namespaces, extensions, sensors, business transactions...); None for any other event.
+
+    Each field becomes one `name...` part: text fields `name=value`, EPC lists `name` and their
+    sorted `epc=value`s, quantity lists `name` and their sorted `quantityElement`s, places
+    `name` and `id=value`. Empty values vanish, as they do in the tree.
+    """
+    kind = event.get("type")
+    if type(kind) is not str or kind not in _EVENT_TYPES:
+        return None
+    parts: dict[str, str] = {}
+    for key, value in event.items():
+        if key in NOT_HASHED:
+            continue
+        if key in _TEXT_FIELDS:
+            if type(value) is not str:
+                return None
+            if text := value.strip():
+                parts[key] = f"{key}={_timestamp(text) if key == 'eventTime' else _value(text)}"
+        elif key in _EPC_LISTS:
+            if type(value) is not list or any(type(v) is not str for v in value):
+                return None
+            epcs = sorted(f"epc={_value(text)}" for v in value if (text := v.strip()))
+            if epcs:
+                parts[key] = key + "".join(epcs)
+        elif key in _QUANTITY_LISTS:
+            if type(value) is not list:
+                return None
+            elements = []
+            for item in value:
+                element = _simple_quantity(item)
+                if element is None:
+                    return None
+                if element:
+                    elements.append(element)
+            if elements:
+                parts[key] = key + "".join(sorted(elements))
+        elif key in _PLACES:
+            if type(value) is not dict or value.keys() != {"id"} or type(value["id"]) is not str:
+                return None
+            if text := value["id"].strip():
+                parts[key] = f"{key}id={_value(text)}"
+        else:
+            return None
+    return f"eventType={kind}" + "".join(parts[name] for name in _ORDER_NAMES if name in parts)
+
+
+def _simple_quantity(item: Any) -> str | None:
+    """`quantityElement...` for a plain quantity element, "" when it emits nothing, else None."""
+    if type(item) is not dict or "epcClass" not in item or not item.keys() <= {*_QUANTITY_FIELDS}:
+        return None
+    out = []
+    for key in _QUANTITY_FIELDS:
+        if key not in item:
+            continue
+        value = item[key]
+        if key == "quantity":
+            if type(value) not in (int, float):
+                return None
+            text = str(value).strip()
+        elif type(value) is str:
+            text = value.strip()
+        else:
+            return None
+        if text:
+            out.append(f"{key}={_value(text)}")
+    return "quantityElement" + "".join(out) if out else ""
 
 
 # -- step 1: CBV terms written bare become their web URIs -------------------------------------
@@ -270,6 +389,8 @@ def _map_items(items: Any, fields: Mapping[str, Vocabulary]) -> Any:
 
 
 def _with_namespace(text: str, namespaces: Mapping[str, str], brace: bool) -> str:
+    if not namespaces:
+        return text
     prefix, sep, local = text.partition(":")
     if sep and prefix in namespaces:
         namespace = namespaces[prefix]
@@ -338,24 +459,35 @@ def _is_extension(name: Any) -> bool:
 
 
 def _ordered(children: list[Any], order: list[tuple[str, Any]]) -> str:
-    """Emit the children named in `order`, consuming them; nested extensions go last."""
+    """Emit the children named in `order`, consuming them; nested extensions go last.
+
+    A consumed child leaves `children` once it has no grandchildren left (the caller emits
+    what remains generically), so `children` is changed in place.
+    """
     extensions: list[Any] = []
     is_event_level = any("eventTime" in c[0] or "action" in c[0] for c in children)
     if len(children) > 1 and not is_event_level:
         extensions = [c for c in children if isinstance(c, tuple) and _is_extension(c[0])]
         for extension in extensions:
             children.remove(extension)
+    named: dict[str, list[Any]] = {}
+    for child in children:
+        if isinstance(child[0], str):
+            named.setdefault(child[0], []).append(child)
     parts: list[str] = []
+    consumed: set[str] = set()
     for name, sub_order in order:
-        values = []
-        for child in [c for c in children if c[0] == name]:
-            text = _element(child, sub_order)
-            if text:
-                values.append(text)
-            if not child[2]:
-                children.remove(child)
+        group = named.get(name)
+        if group is None:
+            continue
+        consumed.add(name)
+        values = [text for child in group if (text := _element(child, sub_order))]
         values.sort()
         parts.extend(values)
+    if consumed:
+        children[:] = [
+            c for c in children if c[2] or not isinstance(c[0], str) or c[0] not in consumed
+        ]
     if extensions:
         parts.append(_generic(extensions))
     return "".join(parts)
@@ -404,6 +536,7 @@ def _timestamp(text: str) -> str:
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+@lru_cache(maxsize=1 << 16)
 def _value(text: str) -> str:
     for urn, uri in _CBV_URNS:
         text = text.replace(urn, uri)

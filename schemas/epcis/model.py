@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 from schemas.epcis.event_hash import (
@@ -137,9 +138,13 @@ class EPCISEvent:
         return ObjectLink(kind, source, target, self.action, self.event_time, self.event_id)
 
 
+@lru_cache(maxsize=1 << 16)
 def object_id(name: str) -> str:
     """One canonical id per object: `identifiers.canonical` when it knows the scheme, else the
-    GS1 key normalisation of the event hash (both give the same Digital Link URI for GS1 keys)."""
+    GS1 key normalisation of the event hash (both give the same Digital Link URI for GS1 keys).
+
+    Cached: an object is named again and again (an output lot is the next step's input).
+    """
     try:
         from identifiers.canonical import canonical_object_id as shared
     except ImportError:

@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError
 
 from schemas.epcis.contexts import is_known_context
 from schemas.epcis.document_schema import EXTENSION_KEY, SCHEMA
+from schemas.epcis.schema_check import SchemaCheck
 from schemas.epcis.vocabulary import (
     BIZ_STEP,
     BIZ_TRANSACTION_TYPE,
@@ -49,11 +50,33 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(SCHEMA, format_checker=format_checker())
 
 
-@cache
-def _event_validator() -> Draft202012Validator:
+def _event_schema() -> dict[str, Any]:
     schema = {key: value for key, value in SCHEMA.items() if key not in ("allOf", "properties")}
     schema.update({"$ref": "#/$defs/event", "required": ["@context", "type"]})
-    return Draft202012Validator(schema, format_checker=format_checker())
+    return schema
+
+
+@cache
+def _event_validator() -> Draft202012Validator:
+    return Draft202012Validator(_event_schema(), format_checker=format_checker())
+
+
+@cache
+def _fast_check() -> SchemaCheck:
+    return SchemaCheck(SCHEMA, format_checker())
+
+
+@cache
+def _fast_event_check() -> SchemaCheck:
+    return SchemaCheck(_event_schema(), format_checker())
+
+
+def _document_schema_problems(document: Any) -> list[Problem]:
+    """The JSON-schema problems of a document: decided by the fast check, and reported in
+    full by the Python validator only when the fast check cannot vouch for the document."""
+    if _fast_check().known_valid(document):
+        return []
+    return [problem for e in _validator().iter_errors(document) for problem in _schema_problems(e)]
 
 
 def iter_events(document: Any) -> Iterator[tuple[str, Any]]:
@@ -91,15 +114,15 @@ def document_problems(document: Any) -> list[Problem]:
     """Every problem in `document`, in document order; empty when it is valid."""
     if not isinstance(document, dict):
         return [("$", "an EPCIS document must be a JSON object")]
-    problems: list[Problem] = []
-    for error in _validator().iter_errors(document):
-        problems.extend(_schema_problems(error))
+    problems = _document_schema_problems(document)
     problems.extend(_context_problems(document.get("@context"), "$['@context']", top=True))
     for path, event in iter_events(document):
         if isinstance(event, dict):
             if "@context" in event:
                 problems.extend(_context_problems(event["@context"], f"{path}['@context']"))
             problems.extend(_vocabulary_problems(event, path))
+    if not problems:
+        return problems
     unique = list(dict.fromkeys(problems))
     unique.sort(key=lambda problem: _path_key(problem[0]))
     return unique
@@ -110,8 +133,9 @@ def validate_event(event: Any) -> None:
     if not isinstance(event, dict):
         raise InvalidRecord([("$", "an EPCIS event must be a JSON object")])
     problems: list[Problem] = []
-    for error in _event_validator().iter_errors(event):
-        problems.extend(_schema_problems(error))
+    if not _fast_event_check().known_valid(event):
+        for error in _event_validator().iter_errors(event):
+            problems.extend(_schema_problems(error))
     problems.extend(_context_problems(event.get("@context"), "$['@context']", top=True))
     problems.extend(_vocabulary_problems(event, "$"))
     if problems:
