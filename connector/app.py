@@ -27,6 +27,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(records_router.router)
     app.include_router(epcis_router.api)
     app.include_router(dsp_router.router)
+    app.include_router(identifiers_router.proxy_router)  # last: it matches /{prefix}/{suffix}
 
     @app.get("/healthz", tags=["node"])
     def health() -> dict[str, object]:

@@ -452,12 +452,11 @@ def qr(
 
 
 def routes() -> APIRouter:
-    """Every identifier route: the Handle API, the GS1 resolver, and last the handle proxy, so
-    that GS1 paths (`/01/...`) are never taken for proxy paths."""
+    """The Handle API and the GS1 resolver. The handle proxy (`proxy_router`) matches any
+    `/{digits...}/{suffix}` path, so the app mounts it after every other router."""
     from connector.routers import gs1
 
     combined = APIRouter()
     combined.include_router(router)
     combined.include_router(gs1.router)
-    combined.include_router(proxy_router)
     return combined
