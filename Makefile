@@ -24,8 +24,12 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	@$(BIN)/python -m pytest
 
+BENCHES ?= ledger identifiers events records contracts
+
+# Each script prints ratios against a floor measured in the same run and appends a dated
+# section to docs/benchmarks.md. `make bench BENCHES=ledger` runs one.
 bench: $(STAMP)
-	@$(BIN)/python bench/ledger.py
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache

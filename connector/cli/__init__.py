@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from typer._click import exceptions as click  # typer vendors click; these are its errors
 
 from connector.cli import contracts as contracts_cli
 from connector.cli import events as events_cli
@@ -27,4 +30,20 @@ app.add_typer(identifiers_cli.app, name="id")
 
 
 def main() -> None:
-    app()
+    """Run the CLI; usage errors are one line on stderr with exit code 2, never a box."""
+    try:
+        code = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(2)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "tracespace"
+        print(f"error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
+        sys.exit(2)
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
