@@ -11,7 +11,7 @@ from pathlib import Path
 from nacl.signing import SigningKey
 from sqlalchemy import Engine
 
-from connector.config import ConfigError, NodeConfig
+from connector.config import DATABASE_FILE, ConfigError, NodeConfig
 from ledger import keys
 from ledger.log import Ledger
 
@@ -85,6 +85,10 @@ def init_node(
         raise ConfigError(f"{folder} already holds a node; refusing to overwrite its key")
     keys.save_signing_key(config.key_path, keys.generate())
     _write_secret(config.token_path, secrets.token_urlsafe(32))
+    if not database_url:
+        # The ledger holds business data: owner-only, like the key (SQLite's -wal and -shm
+        # files inherit the database file's mode).
+        os.close(os.open(folder / DATABASE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     config.save()
     return Node.open(folder)
 

@@ -39,6 +39,7 @@ def init(
         folder,
         name,
         [p.lower() for p in prefix],
+        gs1_company_prefixes=gs1_prefix,
         role=role,
         port=port,
         database_url=database_url,
@@ -80,14 +81,17 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the demo's nodes and files.")
     ] = Path("demo-output"),
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave the network up until Ctrl-C.")
+    ] = False,
 ) -> None:
-    """Run the demo: a real node, signed events, a checkpoint, proofs and an audit bundle.
+    """Run the demo: a multi-party textile supply chain on real nodes on loopback.
 
-    Example: tracespace demo --out /tmp/tracespace-demo
+    Example: tracespace demo --out /tmp/tracespace-demo --keep-running
     """
     from connector.demo import run_demo
 
-    run_demo(out)
+    run_demo(out, keep_running=keep_running)
 
 
 def register(app: typer.Typer) -> None:
