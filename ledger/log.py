@@ -262,12 +262,7 @@ class Ledger:
         if not ids:
             return {}
         wanted = {store.node_key(level, index): (level, index) for level, index in ids}
-        rows = conn.execute(
-            select(store.node_table.c.id, store.node_table.c.hash).where(
-                store.node_table.c.id.in_(list(wanted))
-            )
-        ).all()
-        found = {wanted[r.id]: bytes(r.hash) for r in rows}
+        found = {wanted[key]: h for key, h in store.read_nodes(conn, list(wanted)).items()}
         if len(found) != len(wanted):
             missing = sorted(set(wanted.values()) - set(found))
             raise LedgerError(f"tree nodes missing from storage: {missing[:4]}")
@@ -276,7 +271,7 @@ class Ledger:
     def _hash_ranges(self, ranges: list[tuple[int, int]], size: int) -> list[bytes]:
         ids = [n for s, e in ranges for n in merkle.perfect_subtrees(s, e)]
         with self.engine.connect() as conn:
-            current = int(conn.execute(select(store.head_table.c.size)).scalar_one())
+            current = store.head_size(conn)
             if not 0 <= size <= current:
                 raise InvalidInput(f"tree size {size} is outside 0..{current}")
             nodes = self._read_nodes(conn, ids)

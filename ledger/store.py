@@ -182,6 +182,23 @@ def lock_head(conn: Connection) -> Row[Any] | None:
     ).first()
 
 
+def head_size(conn: Connection) -> int:
+    """The tree size, read with a plain statement (proofs are a hot path)."""
+    return int(conn.exec_driver_sql("SELECT size FROM ledger_head WHERE id = 1").scalar_one())
+
+
+def read_nodes(conn: Connection, keys: list[int]) -> dict[int, bytes]:
+    """Stored tree node hashes by node key, in one round trip, skipping SQL compilation."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql("SELECT id, hash FROM ledger_node WHERE id = ANY(%s)", (keys,))
+    else:
+        marks = ",".join("?" * len(keys))
+        rows = conn.exec_driver_sql(
+            f"SELECT id, hash FROM ledger_node WHERE id IN ({marks})", tuple(keys)
+        )
+    return {int(key): bytes(h) for key, h in rows}
+
+
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
     """Bulk insert on the hot path: `executemany` on SQLite, COPY on PostgreSQL."""
     if not rows:
