@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from connector.dsp.errors import AccessDenied
 from identifiers import errors as id_errors
 from ledger.errors import InvalidInput, NotAllowed, NotFound, VerificationError
 
@@ -80,9 +81,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}.get(
-            exc.status_code, "HTTP error"
-        )
+        title = {
+            404: "Not found",
+            405: "Method not allowed",
+            401: "Unauthorized",
+            413: "Content too large",
+        }.get(exc.status_code, "HTTP error")
         return problem_response(
             exc.status_code, title, str(exc.detail or ""), headers=getattr(exc, "headers", None)
         )
@@ -94,6 +98,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return problem_response(404, "Not found", str(exc), "not-found")
+
+    @app.exception_handler(AccessDenied)
+    async def _usage_denied(_: Request, exc: AccessDenied) -> JSONResponse:
+        # A partner's access an agreement does not permit: name every failed constraint.
+        return problem_response(403, "Usage denied", str(exc), "usage-denied", errors=exc.reasons)
 
     @app.exception_handler(NotAllowed)
     async def _not_allowed(_: Request, exc: NotAllowed) -> JSONResponse:

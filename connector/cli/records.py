@@ -39,7 +39,8 @@ bom_app = typer.Typer(
 )
 client_app = typer.Typer(help="OAuth2 clients of the node's PACT API.", no_args_is_help=True)
 share_app = typer.Typer(
-    help="Which partners may receive which records (allow-list).", no_args_is_help=True
+    help="Operator overrides: partners receiving records outside any agreement.",
+    no_args_is_help=True,
 )
 footprint_app.add_typer(bom_app, name="bom")
 footprint_app.add_typer(client_app, name="client")
@@ -292,7 +293,8 @@ def share_add(
     kind: KindOption = footprints.KIND,
     dir: DirOption = None,
 ) -> None:
-    """Allow a partner to receive our records of one kind.
+    """Operator override: a partner receives all our records of one kind outside any
+    agreement, with no policy check (for PACT clients without a DID; peers use agreements).
 
     Example: tracespace footprint share add did:web:127.0.0.1%3A8082 --kind quality.record
     """
@@ -303,7 +305,7 @@ def share_add(
 @share_app.command("list")
 @_guard
 def share_list(dir: DirOption = None) -> None:
-    """List the allow-list. Example: tracespace footprint share list --dir ./supplier"""
+    """List the operator overrides. Example: tracespace footprint share list --dir ./supplier"""
     for partner, kind in sharing.grants(_open(dir).engine):
         console.print(f"{partner}\t{kind}", highlight=False)
 
@@ -315,7 +317,10 @@ def share_remove(
     kind: KindOption = footprints.KIND,
     dir: DirOption = None,
 ) -> None:
-    """Stop sharing. Example: tracespace footprint share remove did:web:x --kind pact.footprint"""
+    """Remove an operator override.
+
+    Example: tracespace footprint share remove did:web:x --kind pact.footprint
+    """
     sharing.revoke(_open(dir), partner, kind)
     console.print(f"{partner} may no longer receive {kind}")
 

@@ -47,12 +47,16 @@ class Partners:
     peers: dict[str, Peer] = field(default_factory=dict)
     logs: dict[str, PartnerLog] = field(default_factory=dict)
     unreachable: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, dict[str, Any]] = field(default_factory=dict)
+    purpose: str | None = None
     transport: httpx.BaseTransport | None = None
 
     @classmethod
-    def for_node(cls, node: Node, via: list[str], budget: float) -> Partners:
+    def for_node(
+        cls, node: Node, via: list[str], budget: float, purpose: str | None = None
+    ) -> Partners:
         me = node_did(node)
-        partners = cls(node, set(via) | {me}, time.monotonic() + budget)
+        partners = cls(node, set(via) | {me}, time.monotonic() + budget, purpose=purpose)
         partners.peers = {p.did: p for p in trusted_peers(node.engine) if p.did != me}
         return partners
 
@@ -108,8 +112,9 @@ class Partners:
     def trace(
         self, peer: Peer, key: str, params: dict[str, Any]
     ) -> tuple[dict[str, Any], PartnerLog] | None:
-        """The partner's trace of `key` (None when unreachable: the reason is recorded)."""
-        if peer.did in self.unreachable:
+        """The partner's trace of `key` (None when unreachable or refused: the reason is
+        recorded in `unreachable` or `refused`). Our `purpose` goes along for its policy."""
+        if peer.did in self.unreachable or peer.did in self.refused:
             return None
         if self.remaining < MIN_CALL:
             self.unreachable[peer.did] = "time budget exhausted before the call"
@@ -123,9 +128,14 @@ class Partners:
                     via=",".join(sorted(self.via)),
                     budget=f"{max(self.remaining - 0.5, MIN_CALL):.3f}",
                 )
+                if self.purpose:
+                    query["purpose"] = self.purpose
                 response = client.get(f"/trace/{quote(key, safe='')}", params=query)
             if response.status_code == 404:
                 return {"nodes": [], "edges": [], "events": [], "hops": []}, log
+            if response.status_code == 403:
+                self.refused[peer.did] = refusal(response)
+                return None
             if response.status_code != 200:
                 raise PartnerError(f"HTTP {response.status_code}: {response.text[:200]}")
             return response.json(), log
@@ -138,9 +148,10 @@ class Partners:
         try:
             with PeerClient(self.node, peer, self._timeout(), self.transport) as client:
                 log = self._log(client, peer)
-                response = client.get(
-                    f"/epcis/events/{quote(event_id, safe='')}", params={"proofSize": log.size}
-                )
+                params: dict[str, Any] = {"proofSize": log.size}
+                if self.purpose:
+                    params["purpose"] = self.purpose
+                response = client.get(f"/epcis/events/{quote(event_id, safe='')}", params=params)
         except httpx.HTTPError as exc:
             raise PartnerError(f"{peer.name} is unreachable: {exc}") from None
         if response.status_code != 200:
@@ -150,3 +161,16 @@ class Partners:
         record = response.json()
         verify_ledgered(log, record["entry"], record["proof"])
         return record, log
+
+
+def refusal(response: httpx.Response) -> dict[str, Any]:
+    """What a partner said when it refused a call (403): its reason and failed constraints."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    reason = body.get("detail") or body.get("title") or f"HTTP {response.status_code}"
+    return {"reason": str(reason)[:500], "errors": errors[:20]}

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, select
 
-from connector.events.access import Caller, may_read
+from connector.events.access import Caller, check_permitted, may_read
 from connector.events.capture import micros
 from connector.events.errors import EventNotFound, InvalidQuery
 from connector.events.objects import object_key
@@ -185,8 +185,29 @@ def run_query(
     node: Node, query: EventQuery, caller: Caller
 ) -> tuple[list[StoredEvent], int | None]:
     """One page of matching events in ledger order and the `after` of the next page (or None)."""
+    check_permitted(caller)
     e = event_table.c
-    stmt = select(e.seq).where(e.seq > query.after)
+    stmt = _filtered(select(e.seq).where(e.seq > query.after), query)
+    stmt = stmt.order_by(e.seq).limit(query.per_page + 1)
+    with store.read_transaction(node.engine) as conn:
+        seqs = [int(s) for s in conn.execute(stmt).scalars()]
+        more = len(seqs) > query.per_page
+        seqs = seqs[: query.per_page]
+        events = [ev for ev in load_events(conn, seqs) if may_read(caller, ev)]
+    return events, (seqs[-1] if more else None)
+
+
+def matches_query(node: Node, params: dict[str, str], seq: int) -> bool:
+    """Whether the event at ledger `seq` satisfies the EPCIS query `params` (an asset's)."""
+    e = event_table.c
+    query = EventQuery.from_params(params.items())
+    stmt = _filtered(select(e.seq).where(e.seq == seq), query)
+    with node.engine.connect() as conn:
+        return conn.execute(stmt).first() is not None
+
+
+def _filtered(stmt: Any, query: EventQuery) -> Any:
+    e = event_table.c
     if query.event_types:
         stmt = stmt.where(e.event_type.in_(query.event_types))
     if query.ge_time is not None:
@@ -200,13 +221,7 @@ def run_query(
         stmt = stmt.where(
             exists().where(o.seq == e.seq, o.object_id.in_(ids), o.role.in_(MATCH_ROLES[name]))
         )
-    stmt = stmt.order_by(e.seq).limit(query.per_page + 1)
-    with store.read_transaction(node.engine) as conn:
-        seqs = [int(s) for s in conn.execute(stmt).scalars()]
-        more = len(seqs) > query.per_page
-        seqs = seqs[: query.per_page]
-        events = [ev for ev in load_events(conn, seqs) if may_read(caller, ev)]
-    return events, (seqs[-1] if more else None)
+    return stmt
 
 
 def event_by_id(node: Node, event_id: str, caller: Caller) -> StoredEvent:

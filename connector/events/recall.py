@@ -11,6 +11,7 @@ from connector.events.objects import event_objects
 from connector.events.trace import TraceRequest, trace
 from connector.node import Node
 
+RECALL_PURPOSE = "recall"
 _GROUPS = {
     "lot": "lots",
     "logistic-unit": "cartons",
@@ -23,6 +24,7 @@ _GROUPS = {
 def recall(node: Node, request: TraceRequest, caller: Caller) -> dict[str, Any]:
     """The downstream graph of `request.object_id`, summarised for a recall notice."""
     request.direction = "downstream"
+    request.purpose = request.purpose or RECALL_PURPOSE
     graph = trace(node, request, caller)
     last: dict[str, dict[str, Any]] = {}
     parties: dict[str, dict[str, Any]] = {}

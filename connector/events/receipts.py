@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import insert, select, update
 
-from connector.events.access import Caller
+from connector.events.access import SELF
 from connector.events.errors import EventNotFound, InvalidQuery, PartnerError
 from connector.events.partners import DEFAULT_BUDGET, Partners
 from connector.events.proofs import entry_hash, open_partner_log, verify_ledgered
@@ -127,7 +127,7 @@ def accept_receipt(node: Node, event_id: str, peer: Peer, body: Any) -> dict[str
     receipt = entry_from_json(body["entry"])
     verify_entry_signature(receipt.body, peer.public_key)
     payload = receipt.payload
-    ours = event_by_id(node, event_id, Caller("peer", peer))
+    ours = event_by_id(node, event_id, SELF)  # our own event; the receipt is checked below
     expected = {
         "role": "receiver",
         "partner": node_did(node),

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from connector.events.access import Caller, may_read
+from connector.events.access import Caller, check_permitted, may_read
 from connector.events.capture import from_micros
-from connector.events.errors import InvalidQuery, ReadNotAllowed
+from connector.events.errors import EventNotFound, InvalidQuery, ReadNotAllowed
 from connector.events.objects import object_kind
 from connector.events.partners import DEFAULT_BUDGET, Partners
 from connector.events.proofs import (
@@ -44,6 +44,8 @@ MAX_DEPTH = 25
 MAX_OBJECTS = 5000
 MAX_EVENTS = 20000
 DIRECTIONS = ("upstream", "downstream")
+TRACE_PURPOSE = "traceability"
+"""The purpose a trace declares to partners when its caller gave none (`recall` for recalls)."""
 _OUTPUT = ("output", "outputQuantity")
 _INPUT = ("input", "inputQuantity")
 
@@ -60,6 +62,7 @@ class TraceRequest:
     proof_size: int | None = None
     via: list[str] = field(default_factory=list)
     budget: float = DEFAULT_BUDGET
+    purpose: str | None = None
 
     def check(self) -> None:
         if self.direction not in DIRECTIONS:
@@ -79,6 +82,7 @@ class _Graph:
     remote_events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     hops: list[dict[str, Any]] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_node(self, key: str, where: str) -> None:
         node = self.nodes.setdefault(key, {"id": key, "kind": object_kind(key), "seenAt": []})
@@ -97,9 +101,11 @@ class _Graph:
 def trace(node: Node, request: TraceRequest, caller: Caller) -> dict[str, Any]:
     """The provenance graph of `request.object_id` (see the module docstring and docs/trace.md)."""
     request.check()
+    check_permitted(caller)
     me = node_did(node)
     graph = _Graph(me)
-    partners = Partners.for_node(node, request.via, request.budget)
+    purpose = request.purpose or TRACE_PURPOSE
+    partners = Partners.for_node(node, request.via, request.budget, purpose)
     upstream = request.direction == "upstream"
     lo = OPEN_START if request.since is None else request.since
     hi = OPEN_END if request.until is None else request.until
@@ -262,7 +268,13 @@ def _remote(
         "from": graph.me,
     }
     if answer is None:
-        graph.unreachable[peer.did] = partners.unreachable.get(peer.did, "unreachable")
+        if peer.did in partners.refused:
+            # The partner's policy said no: a fact of the trace, not an error.
+            refusal = partners.refused[peer.did]
+            graph.refused.setdefault(peer.did, {"partner": peer.did, **refusal})
+            graph.hops.append({**hop, "status": "refused", **refusal})
+        else:
+            graph.unreachable[peer.did] = partners.unreachable.get(peer.did, "unreachable")
         return
     remote, log = answer
     hop.update(log.to_json())
@@ -310,6 +322,8 @@ def _remote(
         )
     for item in remote.get("unreachable") or ():
         graph.unreachable.setdefault(item.get("partner", "?"), item.get("reason", ""))
+    for item in remote.get("refused") or ():
+        graph.refused.setdefault(item.get("partner", "?"), item)
     hop["events"] = sum(1 for ev in remote.get("events") or () if ev.get("node") == peer.did)
     hop["verified"] = bad == 0
     graph.hops.append(hop)
@@ -325,6 +339,8 @@ def _result(
 ) -> dict[str, Any]:
     readable = [ev for ev in local if may_read(caller, ev)]
     if local and not readable:
+        if caller.kind == "peer":  # unknown and not covered look the same to a partner
+            raise EventNotFound(f"no events of {request.object_id!r} here")
         raise ReadNotAllowed("the caller may not read the events of this object")
     hidden = {ev.seq for ev in local} - {ev.seq for ev in readable}
     events = []
@@ -369,5 +385,6 @@ def _result(
         "events": events,
         "hops": graph.hops,
         "unreachable": [{"partner": d, "reason": r} for d, r in unreachable.items()],
-        "complete": not unreachable,
+        "refused": list(graph.refused.values()),
+        "complete": not unreachable and not graph.refused,
     }

@@ -22,7 +22,7 @@ from connector.peers import PeerClient
 from connector.records import exchange
 from connector.records.footprints import FootprintFilter, issued_footprints, served
 from connector.records.pact_auth import PactCaller, source_allowed
-from connector.records.sharing import may_share
+from connector.records.sharing import decide
 from connector.records.tables import request_table
 from ledger.entry import utc_now
 from ledger.errors import InvalidInput, NotAllowed
@@ -163,10 +163,11 @@ def _event(node: Node, kind: str, data: dict[str, Any]) -> dict[str, Any]:
 def answer(node: Node, caller: PactCaller, request: dict[str, Any]) -> dict[str, Any]:
     """The RequestFulfilled (matching footprints the caller may see) or RequestRejected event."""
     criteria = FootprintFilter.from_criteria(request["data"])
+    access = decide(node, caller.partner, "pact.footprint", channel="pact-events")
     pfs = [
         served(r)
         for r in issued_footprints(node)
-        if may_share(node.engine, caller.partner, r) and criteria.matches(served(r))
+        if access.covers_record(r) and criteria.matches(served(r))
     ]
     if pfs:
         return _event(node, FULFILLED, {"requestEventId": request["id"], "pfs": pfs})

@@ -1,4 +1,4 @@
-"""Records between nodes: the provider serves what the allow-list permits, the partner pulls,
+"""Records between nodes: the provider serves what agreements permit, the partner pulls,
 verifies each proof against the provider's key, and ledgers the receipt; both sides ledger.
 """
 
@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 
+from connector.dsp.errors import AccessDenied
 from connector.node import Node
 from connector.peers import Peer, PeerClient, trusted_peers
 from connector.records import bom, footprints, quality
-from connector.records.sharing import grants, may_share
+from connector.records.sharing import decide, may_share, recipients
 from connector.records.signing import Resolver, did_document_resolver
 from connector.records.store import KINDS, StoredRecord, get_record, list_records
 from ledger.errors import InvalidInput, NotAllowed, NotFound
@@ -30,17 +31,27 @@ log = logging.getLogger("tracespace.records")
 # -- provider side ------------------------------------------------------------------------
 
 
-def shared_with(node: Node, partner: str, kind: str) -> list[StoredRecord]:
-    """Our issued records of `kind` that `partner` may receive."""
-    if kind not in KINDS:
-        raise InvalidInput(f"kind {kind!r} must be one of {', '.join(KINDS)}")
-    return [r for r in list_records(node, kind, "issued") if may_share(node.engine, partner, r)]
+def shared_with(
+    node: Node, partner: str, kind: str, purpose: str | None = None
+) -> list[StoredRecord]:
+    """Our issued records of `kind` that `partner` may receive now; AccessDenied (naming
+    every failed constraint) when no agreement permits the access."""
+    access = decide(node, partner, kind, purpose=purpose, channel="records")
+    if not access.permitted:
+        raise access.denied()
+    return [r for r in list_records(node, kind, "issued") if access.covers_record(r)]
 
 
-def shared_record(node: Node, partner: str, record_id: str) -> StoredRecord:
-    record = get_record(node, record_id)
-    if not may_share(node.engine, partner, record):
-        raise NotAllowed(f"record {record_id} is not shared with {partner}")
+def shared_record(
+    node: Node, partner: str, record_id: str, purpose: str | None = None
+) -> StoredRecord:
+    """One record `partner` may receive; NotFound alike for unknown and not covered."""
+    try:
+        record = get_record(node, record_id)
+    except NotFound:
+        record = None
+    if record is None or not may_share(node, partner, record, purpose=purpose):
+        raise NotFound(f"no record {record_id} for {partner}")
     return record
 
 
@@ -98,9 +109,12 @@ def pull(
     *,
     transport: httpx.BaseTransport | None = None,
     recalculate: bool = True,
+    purpose: str | None = None,
 ) -> PullReport:
     """Fetch records of `kind` (or just `ids`) that `peer` shares with us; verify and store.
 
+    `purpose` is declared to the provider's policy. A refusal of the whole pull raises
+    AccessDenied with the provider's reasons; refused or unknown `ids` are skipped.
     Received footprints trigger the recalculation of every BOM that uses them.
     """
     if kind not in KINDS:
@@ -108,14 +122,17 @@ def pull(
     resolve = peer_resolver(peer)
     report = PullReport()
     with PeerClient(node, peer, transport=transport) as client:
+        extra = {"purpose": purpose} if purpose else {}
         if ids is None:
-            response = client.get(SHARED_PATH, params={"kind": kind})
+            response = client.get(SHARED_PATH, params={"kind": kind, **extra})
+            if response.status_code == 403:
+                raise _refused(peer, response)
             response.raise_for_status()
             documents = response.json()["records"]
         else:
             documents = []
             for record_id in ids:
-                response = client.get(f"{SHARED_PATH}/{record_id}")
+                response = client.get(f"{SHARED_PATH}/{record_id}", params=extra)
                 if response.status_code in (403, 404):
                     log.info("%s does not share %s with us", peer.did, record_id)
                     continue
@@ -135,6 +152,17 @@ def pull(
     return report
 
 
+def _refused(peer: Peer, response: httpx.Response) -> AccessDenied:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    detail = body.get("detail") or body.get("title") or f"HTTP {response.status_code}"
+    return AccessDenied(f"{peer.did} refused: {detail}", errors)
+
+
 def published_event(node: Node, records: list[StoredRecord]) -> dict[str, Any]:
     return {
         "type": PUBLISHED,
@@ -149,13 +177,14 @@ def published_event(node: Node, records: list[StoredRecord]) -> dict[str, Any]:
 def notify_published(
     node: Node, records: list[StoredRecord], *, transport: httpx.BaseTransport | None = None
 ) -> list[str]:
-    """Send a PublishedEvent to every trusted peer allowed footprints; best effort.
+    """Send a PublishedEvent to every trusted peer that may receive footprints (under an
+    agreement or an override); best effort.
 
     Returns the DIDs that accepted it. Each sent event is ledgered as `pact.event`.
     """
     if not records:
         return []
-    allowed = {p for p, k in grants(node.engine) if k == footprints.KIND}
+    allowed = recipients(node, footprints.KIND)
     reached = []
     for peer in trusted_peers(node.engine):
         if peer.did not in allowed:
@@ -195,4 +224,5 @@ def pull_quietly(
     try:
         pull(node, find_trusted(node, peer_did), footprints.KIND, ids, transport=transport)
     except (httpx.HTTPError, RecordError, InvalidInput, NotFound, NotAllowed) as exc:
+        # NotAllowed covers AccessDenied: the provider's policy refused this pull.
         log.warning("pulling %s from %s failed: %s", ids, peer_did, exc)

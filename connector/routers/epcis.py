@@ -60,7 +60,8 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
 @router.get("/events")
 def events(request: Request, node: NodeDep, caller: ReaderDep) -> JSONResponse:
     """EPCIS 2.0 query parameters; pages follow the `Link: <...>; rel="next"` header."""
-    query = EventQuery.from_params(request.query_params.multi_items())
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "purpose"]
+    query = EventQuery.from_params(params)
     found, after = run_query(node, query, caller)
     headers = {}
     if after is not None:

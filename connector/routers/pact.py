@@ -33,7 +33,7 @@ from connector.records.pact_auth import (
     authenticate_client,
     issue_access_token,
 )
-from connector.records.sharing import may_share
+from connector.records.sharing import decide, may_share
 from connector.records.store import get_record
 from ledger.errors import InvalidInput, NotAllowed, NotFound
 
@@ -266,9 +266,8 @@ def _links(request: Request, offset: int, limit: int, total: int) -> str:
 def list_footprints(request: Request, node: NodeDep, caller: CallerDep) -> JSONResponse:
     """Action ListFootprints: the caller's visible footprints, filtered and paginated."""
     criteria, offset, limit = parse_query(request)
-    visible = [
-        served(r) for r in issued_footprints(node) if may_share(node.engine, caller.partner, r)
-    ]
+    access = decide(node, caller.partner, KIND, channel="pact")
+    visible = [served(r) for r in issued_footprints(node) if access.covers_record(r)]
     matching = [doc for doc in visible if criteria.matches(doc)]
     page = matching[offset : offset + limit]
     link = _links(request, offset, limit, len(matching))
@@ -282,10 +281,13 @@ def get_footprint(node: NodeDep, caller: CallerDep, footprint_id: str) -> JSONRe
         record = get_record(node, footprint_id, KIND)
     except NotFound:
         record = None
-    if record is None or record.direction != "issued":
+    # Unknown and not shared with the caller look the same.
+    if (
+        record is None
+        or record.direction != "issued"
+        or not may_share(node, caller.partner, record, channel="pact")
+    ):
         raise PactError(404, "NotFound", f"Footprint with ID '{footprint_id}' does not exist")
-    if not may_share(node.engine, caller.partner, record):
-        raise PactError(403, "AccessDenied", "this footprint is not shared with you")
     return JSONResponse({"data": served(record)})
 
 

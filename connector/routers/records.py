@@ -109,6 +109,7 @@ class Pull(BaseModel):
     peer: str = Field(description="DID of a trusted partner node")
     kind: str = Field("pact.footprint", description="pact.footprint or quality.record")
     ids: list[str] | None = None
+    purpose: str | None = Field(None, description="declared to the partner's policy")
 
 
 @manage.post("/records/pull")
@@ -117,7 +118,12 @@ def pull(request: Request, node: NodeDep, body: Pull) -> dict[str, Any]:
     transport = getattr(request.app.state, "records_transport", None)
     try:
         report = exchange.pull(
-            node, exchange.find_trusted(node, body.peer), body.kind, body.ids, transport=transport
+            node,
+            exchange.find_trusted(node, body.peer),
+            body.kind,
+            body.ids,
+            transport=transport,
+            purpose=body.purpose,
         )
     except RecordError as exc:
         raise _rejected(exc) from None
@@ -188,13 +194,13 @@ def calculate(request: Request, node: NodeDep, key: str) -> dict[str, Any]:
     return {**record.summary(), "document": record.document}
 
 
-# -- PACT clients and the share allow-list -------------------------------------------------
+# -- PACT clients and the operator override ------------------------------------------------
 
 
 class ClientRegistration(BaseModel):
     name: str
     sources: list[str] = Field(description="CloudEvents sources the client may send from")
-    partner: str = Field("", description="DID the client speaks for (share allow-list key)")
+    partner: str = Field("", description="DID the client speaks for (its agreements apply)")
     callback_url: str = Field("", description="Events endpoint for answers to its requests")
 
 
@@ -241,7 +247,8 @@ def shares(node: NodeDep) -> dict[str, Any]:
 
 @manage.post("/records-shares", status_code=201)
 def add_share(node: NodeDep, body: Share) -> dict[str, Any]:
-    """Allow a partner to receive our records of one kind (until agreements replace this)."""
+    """Operator override: a partner receives all our records of one kind outside any
+    agreement (for PACT clients without a DID; agreements are the normal way)."""
     sharing.grant(node, body.partner, body.kind)
     return {"v": 1, "partner": body.partner, "kind": body.kind}
 
@@ -255,17 +262,21 @@ def remove_share(node: NodeDep, partner: str, kind: str) -> None:
 
 
 @router.get("/records/shared", tags=["peers"])
-def shared(node: NodeDep, peer: PeerDep, kind: Kind) -> dict[str, Any]:
-    """The signed records of `kind` this node shares with the calling peer (ledgered)."""
-    found = exchange.shared_with(node, peer.did, kind)
+def shared(node: NodeDep, peer: PeerDep, kind: Kind, purpose: str | None = None) -> dict[str, Any]:
+    """The signed records of `kind` the calling peer may receive under its agreements
+    (ledgered); 403 naming every failed constraint when none permits the access."""
+    found = exchange.shared_with(node, peer.did, kind, purpose)
     exchange.ledger_provided(node, peer.did, found)
     return {"v": 1, "records": [r.document for r in found]}
 
 
 @router.get("/records/shared/{record_id}", tags=["peers"])
-def shared_one(node: NodeDep, peer: PeerDep, record_id: str) -> dict[str, Any]:
-    """One signed record shared with the calling peer (ledgered)."""
-    found = exchange.shared_record(node, peer.did, record_id)
+def shared_one(
+    node: NodeDep, peer: PeerDep, record_id: str, purpose: str | None = None
+) -> dict[str, Any]:
+    """One signed record the calling peer may receive (ledgered); 404 when unknown or not
+    covered alike."""
+    found = exchange.shared_record(node, peer.did, record_id, purpose)
     exchange.ledger_provided(node, peer.did, [found])
     return found.document
 

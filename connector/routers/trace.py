@@ -40,6 +40,7 @@ def _request(
     proof_size: int | None,
     via: str,
     budget: float,
+    purpose: str | None = None,
 ) -> TraceRequest:
     return TraceRequest(
         object_id=object_key(object_id),
@@ -50,6 +51,7 @@ def _request(
         proof_size=proof_size,
         via=[v for v in via.split(",") if v],
         budget=budget,
+        purpose=purpose or None,
     )
 
 
@@ -57,6 +59,9 @@ Direction = Annotated[str, Query(pattern="^(upstream|downstream)$")]
 Depth = Annotated[int, Query(ge=0, description="hops to follow (limit in docs/trace.md)")]
 ProofSize = Annotated[int | None, Query(alias="proofSize", ge=1)]
 Budget = Annotated[float, Query(gt=0, le=60, description="seconds for partner calls")]
+Purpose = Annotated[
+    str | None, Query(description="why (e.g. traceability, recall); sent on to partners")
+]
 
 
 @router.get("/trace/{object_id:path}")
@@ -71,9 +76,10 @@ def trace_object(
     proof_size: ProofSize = None,
     via: str = "",
     budget: Budget = DEFAULT_BUDGET,
+    purpose: Purpose = None,
 ) -> dict[str, Any]:
-    """The provenance graph `{nodes, edges, events, hops, unreachable}` of one object."""
-    request = _request(object_id, direction, depth, since, until, proof_size, via, budget)
+    """The provenance graph `{nodes, edges, events, hops, unreachable, refused}` of one object."""
+    request = _request(object_id, direction, depth, since, until, proof_size, via, budget, purpose)
     return trace(node, request, caller)
 
 
@@ -85,7 +91,8 @@ def recall_object(
     depth: Depth = DEFAULT_DEPTH,
     since: str | None = None,
     budget: Budget = DEFAULT_BUDGET,
+    purpose: Purpose = None,
 ) -> dict[str, Any]:
     """Every lot, carton, serial and party downstream of one object, with last locations."""
-    request = _request(object_id, "downstream", depth, since, None, None, "", budget)
+    request = _request(object_id, "downstream", depth, since, None, None, "", budget, purpose)
     return recall(node, request, caller)

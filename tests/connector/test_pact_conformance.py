@@ -489,7 +489,8 @@ def test_client_without_a_share_sees_nothing(setup: tuple) -> None:
     token = pact_auth.issue_access_token(node, client)
     assert http.get("/3/footprints", headers=bearer(token)).json() == {"data": []}
     response = http.get(f"/3/footprints/{B1F8}", headers=bearer(token))
-    assert_pact_error(response, {403})
+    # Unknown and not shared look the same to a client (docs/records.md).
+    assert_pact_error(response, {404})
 
 
 def test_removed_client_token_stops_working(setup: tuple) -> None:

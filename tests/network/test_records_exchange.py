@@ -1,4 +1,4 @@
-"""Two real node processes exchange signed records: pull under the allow-list, both ledgers
+"""Two real node processes exchange signed records: pull under DSP agreements, both ledgers
 record it, a supplier's new version reaches the OEM by PublishedEvent and its product
 footprint is recomputed, PACT async requests are answered, and the CLI verifies over HTTP.
 """
@@ -17,6 +17,7 @@ import pytest
 
 from connector.demo import free_port, start_node
 from connector.node import init_node
+from tests.network.agreements import negotiate, offer
 
 RESIN = "urn:gtin:4012345000016"
 
@@ -89,6 +90,7 @@ class Running:
         self.http = httpx.Client(
             base_url=self.url, timeout=20, headers={"Authorization": f"Bearer {token}"}
         )
+        self.token = token
         self.did = self.http.get("/.well-known/did.json").json()["id"]
 
     def ok(self, method: str, path: str, **kwargs) -> dict:
@@ -114,6 +116,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, Ru
         supplier, oem = nodes
         supplier.ok("POST", "/management/peers", json={"url": oem.url})
         oem.ok("POST", "/management/peers", json={"url": supplier.url})
+        for asset in ("footprints", "quality-records"):
+            offer(supplier.url, supplier.token, asset, asset, {})
         yield supplier, oem
     finally:
         for proc in procs:
@@ -141,12 +145,13 @@ def test_exchange_between_two_nodes(pair: tuple[Running, Running], tmp_path: Pat
     )
     supplier.ok("POST", "/management/records/quality", json=COA)
 
-    # Not on the allow-list yet: the OEM gets nothing.
-    pulled = oem.ok("POST", "/management/records/pull", json={"peer": supplier.did})
-    assert pulled["received"] == []
+    # No agreement yet: the supplier refuses and says why.
+    refused = oem.http.post("/management/records/pull", json={"peer": supplier.did})
+    assert refused.status_code == 403, refused.text
+    assert "no agreement" in refused.json()["errors"][0]["message"]
 
-    for kind in ("pact.footprint", "quality.record"):
-        supplier.ok("POST", "/management/records-shares", json={"partner": oem.did, "kind": kind})
+    for asset in ("footprints", "quality-records"):
+        negotiate(oem.url, oem.token, supplier.did, asset)
     oem.ok("PUT", "/management/boms/housing", json=BOM)
     pulled = oem.ok("POST", "/management/records/pull", json={"peer": supplier.did})
     assert [r["id"] for r in pulled["received"]] == [first["id"]]
@@ -196,9 +201,9 @@ def test_exchange_between_two_nodes(pair: tuple[Running, Running], tmp_path: Pat
 
 def test_pact_request_is_answered_across_nodes(pair: tuple[Running, Running]) -> None:
     supplier, oem = pair
-    supplier.ok(
-        "POST", "/management/records-shares", json={"partner": oem.did, "kind": "pact.footprint"}
-    )
+    agreed = oem.ok("GET", "/management/agreements")["agreements"]
+    if not any(a.get("asset") == "footprints" or "footprints" in str(a) for a in agreed):
+        negotiate(oem.url, oem.token, supplier.did, "footprints")
     asked = oem.ok(
         "POST",
         "/management/records/requests",

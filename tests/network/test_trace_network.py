@@ -20,6 +20,7 @@ from connector.events.receipts import verify_receipt
 from connector.node import init_node
 from connector.peers import Peer, did_for_url, trust_peer
 from ledger.errors import VerificationError
+from tests.network.agreements import negotiate, offer
 
 NAMES = ("resin", "mill", "maker")
 NEIGHBOURS = {"resin": ["mill"], "mill": ["resin", "maker"], "maker": ["mill"]}
@@ -64,6 +65,13 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]
             r = _http(nodes[name]).post("/epcis/capture", json=ex.document(events))
             assert r.status_code == 200, r.text
             nodes[name]["captured"] = r.json()["events"]
+        # Each node offers its events; each neighbour reads them only under an agreement.
+        for name in NAMES:
+            offer(nodes[name]["url"], nodes[name]["token"], "events", "epcis-events", {})
+        for name in NAMES:
+            for other in NEIGHBOURS[name]:
+                n = nodes[name]
+                negotiate(n["url"], n["token"], nodes[other]["did"], "events")
         yield nodes
     finally:
         for proc in procs.values():
