@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from connector import problems
+from connector.limits import BodySizeLimit
 from connector.node import Node
 from connector.routers import dsp as dsp_router
 from connector.routers import epcis as epcis_router
 from connector.routers import identifiers as identifiers_router
 from connector.routers import ledger, peers
+from connector.routers import pages as pages_router
 from connector.routers import records as records_router
 
 
@@ -21,12 +23,14 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
+    app.add_middleware(BodySizeLimit)
     app.include_router(identifiers_router.routes())  # first: handle lookups are the hot path
     app.include_router(ledger.router)
     app.include_router(peers.router)
     app.include_router(records_router.router)
     app.include_router(epcis_router.api)
     app.include_router(dsp_router.router)
+    app.include_router(pages_router.router)
     app.include_router(identifiers_router.proxy_router)  # last: it matches /{prefix}/{suffix}
 
     @app.get("/healthz", tags=["node"])

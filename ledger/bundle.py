@@ -1,7 +1,8 @@
 """Audit bundles: a range of entries plus what ties them to a signed checkpoint.
 
 A bundle (format v1) is one JSON document that a regulator verifies offline with
-nothing but the node's verifier key:
+nothing but one verifier key of the node (the current one, or an older one pinned
+earlier, from which the signed key rotations lead to the current one):
 
 - ``checkpoint``: the signed C2SP checkpoint note the bundle is anchored to;
 - ``entries``: consecutive entries ``from``..``to`` (inclusive), as the API serves them;
@@ -22,11 +23,11 @@ from typing import Any
 
 from ledger import merkle
 from ledger.canonical import canonical_json
-from ledger.checkpoint import open_checkpoint
+from ledger.checkpoint import open_checkpoint, parse_checkpoint
 from ledger.errors import InvalidInput, LedgerError, VerificationError
 from ledger.keyschedule import KEY_ENTRY_TYPES, KeySchedule
 from ledger.log import Ledger
-from ledger.note import NoteVerifier, parse_vkey
+from ledger.note import NoteVerifier, format_vkey, parse_note, parse_vkey
 from ledger.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
 from ledger.verify import check_entries
 
@@ -112,21 +113,32 @@ def _verify_bundle(bundle: Any, verifier: NoteVerifier) -> BundleReport:
         raise VerificationError(None, "not a tracespace ledger bundle")
     if bundle.get("v") != BUNDLE_VERSION:
         raise VerificationError(None, f"unsupported bundle version {bundle.get('v')!r}")
-    cp, _ = open_checkpoint(bundle["checkpoint"], verifier, origin=verifier.name)
-
-    key_bodies = []
-    for item in bundle["key_entries"]:
-        body = canonical_json(item["entry"])
-        proof = parse_tlog_proof(item["proof"])
-        if proof.checkpoint != bundle["checkpoint"]:
-            raise VerificationError(proof.index, "key entry proof is for another checkpoint")
-        merkle.verify_inclusion(merkle.leaf_hash(body), proof.index, cp.size, proof.proof, cp.root)
-        key_bodies.append((proof.index, body))
+    # The key history comes first: every rotation is signed by the key before it, so from
+    # any key the auditor pinned (the genesis key or a later one) the chain of keys is
+    # authenticated without trusting the node.
+    proofs = [parse_tlog_proof(item["proof"]) for item in bundle["key_entries"]]
+    key_bodies = [
+        (proof.index, canonical_json(item["entry"]))
+        for proof, item in zip(proofs, bundle["key_entries"], strict=True)
+    ]
     schedule = KeySchedule.from_entries(key_bodies)
-    if schedule.origin != cp.origin:
-        raise VerificationError(0, f"genesis names origin {schedule.origin!r}, not {cp.origin!r}")
-    if schedule.key_for(cp.size)[1] != verifier.public_key:
-        raise VerificationError(cp.size, "the checkpoint key is not the log's key at that size")
+    if schedule.origin != verifier.name:
+        raise VerificationError(
+            0, f"genesis names origin {schedule.origin!r}, not {verifier.name!r}"
+        )
+    if verifier.public_key not in schedule.public_keys:
+        raise VerificationError(None, "the given key is not one of this log's keys")
+    claimed = parse_checkpoint(parse_note(bundle["checkpoint"]).text)
+    _, signer = schedule.key_for(claimed.size)
+    if schedule.public_keys.index(signer) < schedule.public_keys.index(verifier.public_key):
+        raise VerificationError(claimed.size, "the checkpoint predates the given key")
+    cp, _ = open_checkpoint(
+        bundle["checkpoint"], parse_vkey(format_vkey(verifier.name, signer)), origin=verifier.name
+    )
+    for proof, (seq, body) in zip(proofs, key_bodies, strict=True):
+        if proof.checkpoint != bundle["checkpoint"]:
+            raise VerificationError(seq, "key entry proof is for another checkpoint")
+        merkle.verify_inclusion(merkle.leaf_hash(body), seq, cp.size, proof.proof, cp.root)
 
     start, end = int(bundle["from"]), int(bundle["to"])
     rows = [(start + i, canonical_json(e)) for i, e in enumerate(bundle["entries"])]

@@ -7,6 +7,7 @@ import sys
 import typer
 from typer._click import exceptions as click  # typer vendors click; these are its errors
 
+from connector.cli import audit as audit_cli
 from connector.cli import contracts as contracts_cli
 from connector.cli import events as events_cli
 from connector.cli import identifiers as identifiers_cli
@@ -23,6 +24,7 @@ app = typer.Typer(
 node.register(app)
 events_cli.register(app)
 records_cli.register(app)
+audit_cli.register(app)
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(peer.app, name="peer")
 app.add_typer(contracts_cli.app, name="contract")

@@ -26,6 +26,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from connector.auth import Operator
 from connector.problems import Problem
+from connector.routers import pages
 from connector.routers.identifiers import GS1_KEYS, service
 from identifiers.digital_link import DigitalLink
 from identifiers.errors import InvalidGs1, InvalidIdentifier
@@ -149,6 +150,8 @@ def resolve_gs1(request: Request, ai: str, rest: str) -> Response:
     entry = linkset_for(request, link)
     if entry is None:
         raise Problem(404, "Not found", f"no links for {link.path()}", "not-found")
+    if pages.wants_html(request):  # a browser: the consumer page instead of a redirect
+        return pages.consumer_page(request, link, entry.item_description)
     params = request.query_params
     resolution = resolve_request(
         path,

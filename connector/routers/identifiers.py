@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,18 +24,20 @@ import httpx
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.convertors import Convertor, register_url_convertor
 
 from connector.auth import Operator
 from connector.node import Node
 from connector.problems import Problem
+from connector.routers import pages
 from identifiers.digital_link import DigitalLink
 from identifiers.errors import AliasLoop, InvalidGs1, InvalidHandle, InvalidValue, NotFound
 from identifiers.gs1_ai import ai_table
 from identifiers.handle import Handle
 from identifiers.qr import qr_code, qr_content
 from identifiers.record import TS_GS1, URL, HandleRecord, HandleValue, type_matches
-from identifiers.registry import NA_PREFIX, Registry
+from identifiers.registry import NA_PREFIX, Registry, has_alias
 from identifiers.resolver import (
     PREFIX_REFERRAL,
     RECURSION_LIMIT,
@@ -159,8 +162,9 @@ class _Remote(Exception):
 def local_record(svc: IdentifierService, handle: Handle, follow: bool) -> HandleRecord | None:
     """The record from this registry, HS_ALIAS followed within it (an alias pointing to a
     handle homed elsewhere is returned unfollowed: the client follows it)."""
-    if not follow:
-        return svc.registry.get(handle)
+    record = svc.registry.get(handle)
+    if not follow or record is None or not has_alias(record):
+        return record
 
     def lookup(name: Handle) -> HandleRecord | None:
         if name != handle and not is_local(svc, name):
@@ -250,13 +254,58 @@ async def resolve_body(
     return status, body, headers
 
 
-@router.get("/api/handles/{handle:path}", responses={404: {}, 400: {}, 502: {}})
-async def get_handle(request: Request, handle: str) -> Response:
+class DirectRoute(APIRoute):
+    """An API route whose endpoint is `async (request) -> Response`: FastAPI calls it as it is,
+    with no per-request dependency or parameter solving (the endpoint reads what it needs from
+    the request); OpenAPI still documents it, path parameters through `openapi_extra`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.endpoint
+
+
+def _path_parameters(*names: str) -> dict[str, Any]:
+    """OpenAPI path parameters for a hot route that reads `request.path_params` itself (so
+    FastAPI does not validate plain strings on every lookup)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "title": name.title()},
+            }
+            for name in names
+        ]
+    }
+
+
+def _direct_get(target: APIRouter, path: str, *params: str, **options: Any) -> Callable[..., Any]:
+    """Register the decorated `async (request) -> Response` endpoint as a `DirectRoute` GET."""
+
+    def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        target.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            openapi_extra=_path_parameters(*params),
+            route_class_override=DirectRoute,
+            **options,
+        )
+        return endpoint
+
+    return register
+
+
+@_direct_get(router, "/api/handles/{handle:path}", "handle", responses={404: {}, 400: {}, 502: {}})
+async def get_handle(request: Request) -> Response:
     """Resolve a handle (Handle.net REST JSON): `type=` and `index=` filters (a union),
     `noalias` to skip HS_ALIAS following; non-public values only with the operator token."""
     svc = service(request)
     status, body, headers = await resolve_body(
-        request, svc, handle, follow="noalias" not in request.query_params
+        request,
+        svc,
+        request.path_params["handle"],
+        follow="noalias" not in request.query_params,
     )
     return _json(body, status, headers)
 
@@ -264,12 +313,18 @@ async def get_handle(request: Request, handle: str) -> Response:
 proxy_router = APIRouter(tags=["identifiers"])
 
 
-@proxy_router.get("/{prefix:hdlprefix}/{suffix:path}")
-async def proxy(request: Request, prefix: str, suffix: str) -> Response:
+@_direct_get(proxy_router, "/{prefix:hdlprefix}/{suffix:path}", "prefix", "suffix")
+async def proxy(request: Request) -> Response:
     """The handle proxy: redirect (302) to the record's first URL value; `?noredirect`
     returns the Handle REST JSON instead (as does a record without a URL value)."""
     svc = service(request)
-    status, body, headers = await resolve_body(request, svc, f"{prefix}/{suffix}")
+    path = request.path_params
+    text = f"{path['prefix']}/{path['suffix']}"
+    status, body, headers = await resolve_body(request, svc, text)
+    if status == 200 and pages.wants_html(request):  # a browser: the consumer page
+        page = await pages.handle_page(request, text)
+        if page is not None:
+            return page
     if "noredirect" not in request.query_params and status == 200:
         for value in body.get("values", ()):
             if type_matches(str(value.get("type")), URL):
@@ -456,7 +511,6 @@ def routes() -> APIRouter:
     `/{digits...}/{suffix}` path, so the app mounts it after every other router."""
     from connector.routers import gs1
 
-    combined = APIRouter()
-    combined.include_router(router)
-    combined.include_router(gs1.router)
-    return combined
+    # One flat list of routes: each nested include_router level adds a matching pass to
+    # every request, and handle lookups are the node's hottest path.
+    return APIRouter(routes=[*router.routes, *gs1.router.routes])
