@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,20 +30,25 @@ def conformance() -> Path:
     return CONFORMANCE
 
 
+def _admin_connection(admin_url: str) -> Any:
+    """An autocommit psycopg connection to the server's admin database."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    return psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        dbname=url.database,
+        connect_timeout=3,
+        autocommit=True,
+    )
+
+
 def _postgres_or_skip() -> str:
     try:
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        url = make_url(PG_ADMIN_URL)
-        with psycopg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            dbname=url.database,
-            connect_timeout=3,
-            autocommit=True,
-        ):
+        with _admin_connection(PG_ADMIN_URL):
             return PG_ADMIN_URL
     except Exception as exc:  # any failure to reach the server means "no PostgreSQL here"
         message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
@@ -57,34 +63,16 @@ def pg_server() -> str:
 
 
 def _create_pg_database(admin_url: str) -> tuple[str, str]:
-    import psycopg
     from sqlalchemy.engine import make_url
 
-    url = make_url(admin_url)
     name = f"tracespace_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        dbname=url.database,
-        autocommit=True,
-    ) as conn:
+    with _admin_connection(admin_url) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False), name
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
 
 
 def _drop_pg_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(admin_url)
-    with psycopg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        dbname=url.database,
-        autocommit=True,
-    ) as conn:
+    with _admin_connection(admin_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
