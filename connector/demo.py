@@ -1,14 +1,13 @@
-"""`tracespace demo`: a real node on loopback, driven through its public HTTP API.
+"""`tracespace demo`: the green fibre supply chain on real node processes on loopback.
 
-It creates a node, starts `tracespace serve` as a separate process, appends signed
-events over HTTP with the operator token, fetches the signed checkpoint, proves an
-entry's inclusion, exports an audit bundle and verifies it offline with only the key.
+Eight nodes (a resolution root, national and sector node, four enterprises and a
+regulator) run as separate `tracespace serve` processes, each with its own SQLite
+database, key and prefix. The scenario (`connector.scenario.steps`) drives them through
+their public HTTP APIs only, then prints one line per step and where to look.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import shutil
 import socket
 import subprocess
@@ -16,15 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 
-from connector.node import init_node
-from ledger import merkle
-from ledger.bundle import export_bundle, verify_bundle
-from ledger.checkpoint import open_checkpoint
+from connector.cli.common import CliError
+from connector.scenario import network, steps
+from connector.scenario.parties import PARTIES
 
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, highlight=False)
 
 
 def free_port() -> int:
@@ -35,93 +32,88 @@ def free_port() -> int:
 
 def start_node(folder: Path, port: int) -> subprocess.Popen[bytes]:
     """Start `tracespace serve` for `folder` and wait until it answers."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "connector", "serve", "--dir", str(folder), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"node exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("node did not start within 20 s")
+    proc = network.spawn(folder, port)
+    try:
+        network.wait_until_up(f"http://127.0.0.1:{port}", proc, timeout=20)
+    except network.NodeFailed as exc:
+        log = folder / "serve.log"
+        detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        network.stop([proc])
+        raise RuntimeError(f"{exc}\n{detail}") from None
+    return proc
 
 
-def run_demo(out: Path) -> None:
+class DemoFailed(CliError):
+    """A step of the demo failed; the message names the step and the node's answer."""
+
+
+def _line(number: int | None, title: str, fact: str, seconds: float) -> None:
+    label = f"{number}. {title}" if number is not None else title
+    console.print(f"[green]✓[/] [bold]{label}[/] [dim]({seconds:.1f} s)[/] — {fact}")
+
+
+def run_demo(out: Path, keep_running: bool = False) -> steps.Scenario:
+    """Run the whole scenario in `out` (emptied first); stop every node before returning."""
+    out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    port = free_port()
-    folder = out / "resin-plant"
-    node = init_node(folder, "resin-plant", ["88.100.1"], port=port)
-    node.close()
-    console.print(f"[bold]1. created node[/] resin-plant in {folder}")
-    proc = start_node(folder, port)
+    began = time.monotonic()
+    previous = network.signals_as_interrupts()
+    net = None
     try:
-        _session(out, folder, f"http://127.0.0.1:{port}")
+        ports = {p.name: free_port() for p in PARTIES}
+        net = network.Network(out / "nodes", PARTIES, ports)
+        net.start()
+        (out / "nodes" / "pids").write_text(" ".join(map(str, net.pids())) + "\n")
+        fact = f"{len(net.nodes)} node processes (root, national, sector, 4 enterprises, regulator)"
+        _line(None, "start the network", fact, time.monotonic() - began)
+        scenario = steps.Scenario(net, out)
+        t = time.monotonic()
+        _line(None, "connect the parties", steps.connect(scenario), time.monotonic() - t)
+        for number, (title, step) in enumerate(steps.STEPS, start=1):
+            t = time.monotonic()
+            try:
+                fact = step(scenario)
+            except Exception as exc:
+                console.print(f"[red]✗ {number}. {title}[/] — {exc}")
+                raise DemoFailed(f"step {number} ({title}) failed: {exc}") from exc
+            _line(number, title, fact, time.monotonic() - t)
+        _summary(scenario, time.monotonic() - began)
+        if keep_running:
+            _keep_running(scenario)
+        return scenario
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if net is not None:
+            net.close()
+        network.restore_signals(previous)
 
 
-def _session(out: Path, folder: Path, base: str) -> None:
-    token = (folder / "operator.token").read_text().strip()
-    auth = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base, timeout=10) as http:
-        console.print(f"[bold]2. node serving[/] at {base}")
-        events = [
-            {"batch": "88.100.1/batch-42", "step": "polymerisation", "kg": 1200},
-            {"batch": "88.100.1/batch-42", "step": "pelletising", "kg": 1185},
-            {"batch": "88.100.1/batch-42", "step": "shipping", "to": "yarn-mill"},
-        ]
-        seqs = []
-        for ev in events:
-            r = http.post("/ledger/entries", params={"type": "demo.event"}, json=ev, headers=auth)
-            r.raise_for_status()
-            seqs.append(r.json()["seq"])
-        console.print(f"[bold]3. appended {len(seqs)} signed events[/] at seq {seqs}")
-        unauth = http.post("/ledger/entries", params={"type": "demo.event"}, json={})
-        console.print(
-            f"   without the operator token: HTTP {unauth.status_code} "
-            f"{unauth.headers['content-type']}"
-        )
+def _summary(s: steps.Scenario, seconds: float) -> None:
+    console.print(f"\n[bold]Done in {seconds:.1f} s.[/] Where to look:")
+    for label, url in s.urls.items():
+        console.print(f"  {label}: {url}")
+    if "audit report" not in s.urls:
+        console.print(f"  audit files: {s.out / 'audit'}")
+    console.print(f"  node folders: {s.out / 'nodes'} (tracespace ledger verify --dir FOLDER)")
+    console.print(f"  files written ({len(s.files)}):")
+    for folder in sorted({p.parent for p in s.files}):
+        names = sorted(p.name for p in s.files if p.parent == folder)
+        shown = ", ".join(names[:4]) + (f", … ({len(names)} files)" if len(names) > 4 else "")
+        console.print(f"    {folder.relative_to(s.out)}/: {shown}")
 
-        vkey = http.get("/ledger/key").text.strip()
-        note = http.get("/ledger/checkpoint").text
-        cp, _ = open_checkpoint(note, vkey)
-        console.print("[bold]4. signed checkpoint[/] (C2SP tlog-checkpoint), verified with the key")
-        console.print("   " + note.replace("\n", "\n   ").rstrip())
 
-        seq = seqs[1]
-        leaf = http.get(f"/ledger/entries/{seq}").content
-        proof = http.get("/ledger/proof/inclusion", params={"seq": seq, "size": cp.size}).json()
-        path = [base64.b64decode(h) for h in proof["proof"]]
-        merkle.verify_inclusion(merkle.leaf_hash(leaf), seq, cp.size, path, cp.root)
-        console.print(
-            f"[bold]5. proved inclusion[/] of entry {seq} in the tree of size "
-            f"{cp.size} ({len(path)} hashes): {leaf.decode()[:90]}..."
-        )
+def _keep_running(s: steps.Scenario) -> None:
+    console.print("\n[bold]The network is up[/] (Ctrl-C stops every node):")
+    for name, node in s.net.nodes.items():
+        console.print(f"  {name:14} {node.url}  operator token: {node.folder / 'operator.token'}")
+    try:
+        while all(n.process is not None and n.process.poll() is None for n in s.net.nodes.values()):
+            time.sleep(0.5)
+        console.print("[red]a node exited; stopping the network[/]")
+    except KeyboardInterrupt:
+        console.print("\nstopping the network")
 
-    # The bundle is written by the operator from the node folder, then verified with the
-    # key alone, as a regulator would do offline.
-    from connector.node import Node
 
-    node = Node.open(folder)
-    bundle = export_bundle(node.ledger, 0)
-    node.close()
-    bundle_path = out / "audit-bundle.json"
-    bundle_path.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
-    report = verify_bundle(json.loads(bundle_path.read_text(encoding="utf-8")), vkey)
-    console.print(
-        f"[bold]6. exported[/] {bundle_path} and [bold]verified it offline[/]: entries "
-        f"{report.start}..{report.end} against checkpoint size {report.size}"
-    )
-    console.print("\nTry it yourself:")
-    console.print(f"  .venv/bin/tracespace ledger verify --dir {folder}")
-    console.print(f"  .venv/bin/tracespace ledger verify {bundle_path} --key '{vkey}'")
+def main() -> None:
+    run_demo(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("demo-output"))
