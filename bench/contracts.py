@@ -156,7 +156,9 @@ def negotiation_figures(report: Report, rounds: int) -> None:
             f"{rounds} sequential rounds after 3 warm-up rounds; each round is 4 management "
             "calls (start, long-poll FINALIZED, start transfer, long-poll STARTED) and 6 signed "
             "DSP messages between the nodes, every one validated (JSON Schema + JSON-LD) and "
-            "ledgered on both sides."
+            "ledgered on both sides. Durable (fsync) commits: each state change and ledger "
+            "entry; peer-token ids and delivered-outbox deletions commit without waiting for "
+            "the disk (see connector/peers.py, connector/dsp/service.py)."
         )
 
 
@@ -194,6 +196,11 @@ def evaluation_figures(report: Report, count: int) -> None:
     report.add(Figure("policy evaluations per second (one constraint, floor)", floor_rate, "/s"))
 
 
+def _load_average() -> str:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -201,10 +208,12 @@ def main() -> None:
     args = parser.parse_args()
     report = Report("bench/contracts.py", "quick" if args.quick else "full")
     report.facts.update(machine_facts())
+    report.facts["load average before"] = _load_average()
     report.section("Negotiation + transfer between two nodes on loopback")
     negotiation_figures(report, 20 if args.quick else 100)
     report.section("Policy evaluation")
     evaluation_figures(report, 20_000 if args.quick else 100_000)
+    report.facts["load average after"] = _load_average()
     print(report.summary())
     if not args.no_write:
         print(f"\nappended to {report.append_to()}")

@@ -9,8 +9,11 @@ every nonce is stored until the token expires, so a replayed token is refused.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -36,6 +39,8 @@ from schemas.integrity import did_document, key_from_did_document
 TOKEN_LIFETIME = 120
 MAX_TOKEN_LIFETIME = 300
 CLOCK_SKEW = 30
+PEER_REFUSED = "send a valid peer token (EdDSA JWT) from a participant this node trusts"
+log = logging.getLogger("tracespace.peers")
 
 
 class PeerTrust(SQLModel, table=True):
@@ -206,26 +211,108 @@ def verify_token(node: Node, token: str) -> Peer:
     return peer
 
 
-def _consume_nonce(engine: Engine, jti: str, issuer: str, expires: int) -> None:
-    now = int(time.time())
-    try:
-        with engine.begin() as conn:
-            conn.execute(delete(nonce_table).where(nonce_table.c.expires < now - CLOCK_SKEW))
+class _NonceStore:
+    """Accepted token ids of one database. `peer_nonce` is the source of truth (its primary
+    key refuses a second use, whichever process sharing the database saw the first); an
+    in-process map refuses replays seen here without a database round trip.
+
+    The insert commits without waiting for the disk (SQLite `synchronous=NORMAL` on a
+    dedicated connection, PostgreSQL `synchronous_commit=off`): other processes see the row
+    as soon as it commits, and only an operating-system crash could lose it, reopening a
+    token's remaining lifetime (at most `MAX_TOKEN_LIFETIME` seconds). Expired rows are
+    deleted at most once per `PURGE_SECONDS`, not on every request."""
+
+    PURGE_SECONDS = 60.0
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._seen: dict[str, int] = {}  # jti -> expiry, of tokens accepted by this process
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._next_purge = 0.0
+
+    def _sqlite_connection(self) -> Any:
+        if self._conn is None:
+            proxied = self.engine.raw_connection()
+            proxied.detach()  # owned by this store, not returned to the pool
+            conn = proxied.dbapi_connection
+            conn.execute("PRAGMA synchronous=NORMAL")  # this connection only
+            self._conn = conn
+        return self._conn
+
+    def consume(self, jti: str, issuer: str, expires: int) -> None:
+        now = int(time.time())
+        with self._lock:
+            if jti in self._seen:
+                raise PeerAuthError("token was already used (replay)")
+            purge = time.monotonic() >= self._next_purge
+            if purge:
+                self._next_purge = time.monotonic() + self.PURGE_SECONDS
+                cutoff = now - CLOCK_SKEW
+                self._seen = {k: v for k, v in self._seen.items() if v >= cutoff}
+            try:
+                if self.sqlite:
+                    self._insert_sqlite(jti, issuer, expires, now if purge else None)
+                else:
+                    self._insert(jti, issuer, expires, now if purge else None)
+            except IntegrityError:
+                raise PeerAuthError("token was already used (replay)") from None
+            self._seen[jti] = expires
+
+    def _insert_sqlite(self, jti: str, issuer: str, expires: int, now: int | None) -> None:
+        conn = self._sqlite_connection()
+        try:
+            if now is not None:
+                conn.execute("DELETE FROM peer_nonce WHERE expires < ?", (now - CLOCK_SKEW,))
+            conn.execute(
+                "INSERT INTO peer_nonce (jti, issuer, expires) VALUES (?, ?, ?)",
+                (jti, issuer, expires),
+            )
+            conn.commit()
+        except self.engine.dialect.dbapi.IntegrityError:
+            conn.rollback()
+            raise IntegrityError("INSERT INTO peer_nonce", None, Exception("replay")) from None
+        except BaseException:
+            conn.rollback()
+            raise
+
+    def _insert(self, jti: str, issuer: str, expires: int, now: int | None) -> None:
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            if now is not None:
+                conn.execute(delete(nonce_table).where(nonce_table.c.expires < now - CLOCK_SKEW))
             conn.execute(insert(nonce_table).values(jti=jti, issuer=issuer, expires=expires))
-    except IntegrityError:
-        raise PeerAuthError("token was already used (replay)") from None
+
+
+_nonce_stores: weakref.WeakKeyDictionary[Engine, _NonceStore] = weakref.WeakKeyDictionary()
+_nonce_stores_lock = threading.Lock()
+
+
+def _consume_nonce(engine: Engine, jti: str, issuer: str, expires: int) -> None:
+    store = _nonce_stores.get(engine)
+    if store is None:
+        with _nonce_stores_lock:
+            store = _nonce_stores.get(engine)
+            if store is None:
+                store = _nonce_stores[engine] = _NonceStore(engine)
+    store.consume(jti, issuer, expires)
 
 
 def require_peer(request: Request, node: NodeDep) -> Peer:
     """FastAPI dependency: the authenticated, trusted peer calling this route."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Problem(401, "Unauthorized", "send a peer token as a Bearer token", "unauthorized")
     try:
+        if scheme.lower() != "bearer" or not token:
+            raise PeerAuthError("no Bearer token")
         return verify_token(node, token.strip())
     except PeerAuthError as exc:
-        raise Problem(401, "Unauthorized", str(exc), "unauthorized") from None
+        # One answer for every refusal, so a caller cannot probe who is on the trust list;
+        # the reason goes to the node's log only.
+        log.info("peer token refused on %s: %s", request.url.path, exc)
+        raise Problem(401, "Unauthorized", PEER_REFUSED, "unauthorized") from None
 
 
 PeerDep = Annotated[Peer, Depends(require_peer)]

@@ -50,6 +50,8 @@ def _check_prefix(prefix: str, text: str) -> str:
 def _check_suffix(suffix: str, text: str) -> str:
     if not suffix:
         raise InvalidHandle(f"empty suffix in handle {text!r}")
+    if suffix.isascii() and suffix.isprintable():  # the common case: no control characters
+        return suffix
     for position, char in enumerate(suffix):
         if unicodedata.category(char) in ("Cc", "Cs"):
             kind = "surrogate" if unicodedata.category(char) == "Cs" else "control character"

@@ -35,10 +35,14 @@ against the `0.na/<prefix>` record), so a record whose HS_ADMIN values exclude t
 cannot be changed by it. The `0.na/<prefix>` records of homed prefixes are derived from the
 configuration until the operator stores one.
 
-Reads go through a small in-process LRU cache (records by handle, including misses), cleared
-for a handle when this process writes it; entries expire after `cache_seconds` (default 1 s),
-which bounds how long a write made by another process (the CLI next to a running server) stays
-invisible here.
+Reads go through an in-process LRU cache of decoded records by handle (misses too). On SQLite
+the cache is coherent: before using it, a lookup asks its connection for `PRAGMA data_version`,
+which changes whenever any other connection (this process or another, such as the CLI next to a
+running server) commits; on a change the handles listed in `id_handle_change` since the last
+seen ledger seq are dropped (the whole cache after a bulk registration), so entries need no
+expiry. On other databases entries expire after `cache_seconds` (default 1 s), which bounds how
+long another process's write stays invisible; this process's own writes drop their handles at
+once everywhere. `cache_seconds=0` turns the cache off.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ from identifiers.linkset import LinkSet
 from identifiers.record import (
     DEFAULT_TTL,
     HS_ADMIN,
+    HS_ALIAS,
     HS_SITE,
     TS_CLASS,
     TS_GS1,
@@ -94,6 +99,8 @@ BULK_CHUNK = 1000
 OWN_INDEX = {URL: 1, TS_GS1: 3}  # where bulk registration puts each serial's own values
 DEFAULT_CACHE_SECONDS = 1.0
 DEFAULT_CACHE_SIZE = 200_000
+CACHE_DROP_LIMIT = 1000  # more changed handles than this since the last check: clear all
+_ALIAS_SUBTYPE = HS_ALIAS + "."
 
 
 class HandleExists(IdentifierError):
@@ -253,9 +260,18 @@ def record_from_stored(handle: Handle, values_json: str) -> HandleRecord:
     record's own checks are skipped on this hot path."""
     record = object.__new__(HandleRecord)
     object.__setattr__(record, "handle", handle)
-    values = tuple(_value_from_stored(item) for item in json.loads(values_json))
+    values = tuple([_value_from_stored(item) for item in json.loads(values_json)])
     object.__setattr__(record, "values", values)
     return record
+
+
+def has_alias(record: HandleRecord) -> bool:
+    """Whether the record has an HS_ALIAS value (or a sub-type of it)."""
+    for value in record.values:
+        value_type = value.type
+        if value_type == HS_ALIAS or value_type.startswith(_ALIAS_SUBTYPE):
+            return True
+    return False
 
 
 def _values_json(record: HandleRecord) -> str:
@@ -294,53 +310,70 @@ def _admin_value(admin: AdminIdentity, permissions: Any, when: datetime) -> Hand
 
 
 class _Cache:
-    """A thread-safe LRU of handle → (expiry, record or None)."""
+    """A thread-safe LRU of handle → (expiry, record or None); with `coherent`, entries do not
+    expire (the reader's change checks keep them right)."""
 
-    def __init__(self, size: int, seconds: float) -> None:
+    def __init__(self, size: int, seconds: float, coherent: bool = False) -> None:
         self.size = size
         self.seconds = seconds
+        self.coherent = coherent
+        self.generation = 0  # bumped by every drop/clear: a read older than that is not stored
         self._items: OrderedDict[str, tuple[float, HandleRecord | None]] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def enabled(self) -> bool:
+        return self.seconds > 0
+
     def get(self, key: str) -> tuple[bool, HandleRecord | None]:
-        if self.seconds <= 0:
-            return False, None
         with self._lock:
             item = self._items.get(key)
-            if item is None or item[0] < time.monotonic():
+            if item is None or (not self.coherent and item[0] < time.monotonic()):
                 return False, None
             self._items.move_to_end(key)
             return True, item[1]
 
-    def put(self, key: str, record: HandleRecord | None) -> None:
-        if self.seconds <= 0:
-            return
+    def put(self, key: str, record: HandleRecord | None, generation: int) -> None:
         with self._lock:
+            if generation != self.generation:
+                return  # a change was seen while this record was read: it may be stale
             self._items[key] = (time.monotonic() + self.seconds, record)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
+            if len(self._items) > self.size:
                 self._items.popitem(last=False)
 
     def drop(self, keys: Iterable[str]) -> None:
         with self._lock:
+            self.generation += 1
             for key in keys:
                 self._items.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
+            self.generation += 1
             self._items.clear()
 
 
 class _Reader:
-    """Primary-key reads of `id_handle` on one raw DB-API connection per thread, in
-    autocommit: a lookup is one statement, without the pool, BEGIN and ROLLBACK round that
-    an SQLAlchemy connection adds (which cost more than the indexed read itself)."""
+    """Reads of `id_handle` on one raw DB-API connection per thread, in autocommit: a lookup
+    is one prepared statement, without the pool, BEGIN and ROLLBACK round that an SQLAlchemy
+    connection adds (which cost more than the indexed read itself).
+
+    On SQLite it also tells what changed since the last call (`changed`): `PRAGMA
+    data_version` moves when another connection commits, and `id_handle_change` lists the
+    handles each ledger entry changed."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
         self.marker = marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self.sql = f"SELECT data FROM id_handle WHERE handle = {marker}"
+        self._changes_sql = (
+            f"SELECT handle, seq FROM id_handle_change WHERE seq > {marker} "
+            f"ORDER BY seq LIMIT {CACHE_DROP_LIMIT + 1}"
+        )
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self.seen_seq: int | None = None  # newest change already applied to the cache
 
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -348,19 +381,47 @@ class _Reader:
             proxied = self.engine.raw_connection()
             proxied.detach()  # owned by this thread from now on, not returned to the pool
             conn = proxied.dbapi_connection
-            if self.engine.dialect.name != "sqlite":
+            if not self.sqlite:
                 conn.autocommit = True
             self._local.conn = conn
+            self._local.version = None
         return conn
 
     def data(self, handle: str) -> str | None:
-        cursor = self._connection().cursor()
-        try:
-            cursor.execute(self.sql, (handle,))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        conn = self._connection()
+        if self.sqlite:  # sqlite3 keeps the prepared statement in its cache
+            row = conn.execute(self.sql, (handle,)).fetchone()
+        else:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(self.sql, (handle,))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
         return None if row is None else row[0]
+
+    def changed(self) -> list[str] | None:
+        """SQLite only: the handles changed since the previous call ([] when nothing was
+        committed), or None when too many changed to list (drop everything)."""
+        conn = self._connection()
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._local.version:
+            return []
+        with self._lock:
+            if self.seen_seq is None:
+                row = conn.execute("SELECT max(seq) FROM id_handle_change").fetchone()
+                self.seen_seq = row[0] or 0
+                self._local.version = version
+                return None
+            rows = conn.execute(self._changes_sql, (self.seen_seq,)).fetchall()
+            self._local.version = version
+            if len(rows) > CACHE_DROP_LIMIT:
+                row = conn.execute("SELECT max(seq) FROM id_handle_change").fetchone()
+                self.seen_seq = max(self.seen_seq, row[0] or 0)
+                return None
+            if rows:
+                self.seen_seq = max(self.seen_seq, rows[-1][1])
+            return [handle for handle, _seq in rows]
 
     def by_gs1(self, paths: Sequence[str]) -> list[tuple[str, str, str]]:
         """(handle, gs1 path, data) of the rows whose `gs1` is one of `paths`."""
@@ -390,8 +451,8 @@ class Registry:
         self.ledger = ledger
         self.homed = tuple(Handle.of(p, "x").prefix for p in homed)
         self.public_url = public_url.rstrip("/")
-        self._cache = _Cache(cache_size, cache_seconds)
         self._reader = _Reader(ledger.engine)
+        self._cache = _Cache(cache_size, cache_seconds, coherent=self._reader.sqlite)
         self._select_one = select(handle_table.c.data).where(
             handle_table.c.handle == _bind_handle()
         )
@@ -425,16 +486,30 @@ class Registry:
     def get(self, handle: Handle) -> HandleRecord | None:
         """The stored record of `handle` (aliases not followed), or None."""
         key = str(handle)
-        hit, record = self._cache.get(key)
+        cache = self._cache
+        if not cache.enabled:
+            data = self._reader.data(key)
+            return self._synthesised(handle) if data is None else record_from_stored(handle, data)
+        if cache.coherent:
+            changed = self._reader.changed()
+            if changed is None:
+                cache.clear()
+            elif changed:
+                cache.drop(changed)
+        hit, record = cache.get(key)
         if hit:
             return record
+        generation = cache.generation
         data = self._reader.data(key)
         record = self._synthesised(handle) if data is None else record_from_stored(handle, data)
-        self._cache.put(key, record)
+        cache.put(key, record, generation)
         return record
 
     def resolve(self, handle: Handle) -> HandleRecord | None:
         """`get`, following HS_ALIAS values within this registry (loop-protected)."""
+        record = self.get(handle)
+        if record is None or not has_alias(record):
+            return record
         return follow_aliases(handle, self.get)
 
     def delegation(self, prefix: str) -> Delegation | None:

@@ -27,7 +27,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from connector.auth import Operator
 from connector.problems import Problem
 from connector.routers import pages
-from connector.routers.identifiers import GS1_KEYS, service
+from connector.routers.identifiers import GS1_KEYS, direct_get, service
 from identifiers.digital_link import DigitalLink
 from identifiers.errors import InvalidGs1, InvalidIdentifier
 from identifiers.linkset import (
@@ -41,6 +41,7 @@ from identifiers.linkset import (
 from identifiers.record import TS_EVENTS, TS_PCF, TS_QUALITY, URL, HandleRecord
 
 router = APIRouter(tags=["gs1"])
+_RESOLVE_RESPONSES: dict[int | str, dict[str, Any]] = {307: {}, 300: {}, 400: {}, 404: {}}
 
 LINK_TYPES = {
     "gs1:pip": ("Product information page", "The object's own web page (its handle's URL)"),
@@ -137,9 +138,10 @@ def gs1resolver(request: Request) -> dict[str, Any]:
     )
 
 
-@router.get("/{ai:gs1key}/{rest:path}", responses={307: {}, 300: {}, 400: {}, 404: {}})
-def resolve_gs1(request: Request, ai: str, rest: str) -> Response:
+@direct_get(router, "/{ai:gs1key}/{rest:path}", "ai", "rest", responses=_RESOLVE_RESPONSES)
+async def resolve_gs1(request: Request) -> Response:
     """Resolve a GS1 Digital Link request to a link (307) or a linkset (200/300)."""
+    # async: the lookups are a few indexed reads, cheaper than a thread-pool hop
     raw = request.scope.get("raw_path") or request.url.path.encode()
     path = raw.decode("ascii", "replace")
     query = request.url.query
@@ -153,14 +155,15 @@ def resolve_gs1(request: Request, ai: str, rest: str) -> Response:
     if pages.wants_html(request):  # a browser: the consumer page instead of a redirect
         return pages.consumer_page(request, link, entry.item_description)
     params = request.query_params
+    base = service(request).public_url
     resolution = resolve_request(
         path,
         [entry],
         query={k: params[k] for k in ("linkType", "linktype") if k in params},
         headers=dict(request.headers),
-        base=service(request).public_url,
+        base=base,
     )
-    linkset_url = f"{service(request).public_url}{link.path()}?linkType=linkset"
+    linkset_url = f"{base}{link.path()}?linkType=linkset"
     link_header = f'<{linkset_url}>; rel="linkset"; type="{LINKSET_MEDIA_TYPE}"'
     if resolution.status == 307 and resolution.location:
         return RedirectResponse(resolution.location, 307, headers={"Link": link_header})

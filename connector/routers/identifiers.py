@@ -279,7 +279,7 @@ def _path_parameters(*names: str) -> dict[str, Any]:
     }
 
 
-def _direct_get(target: APIRouter, path: str, *params: str, **options: Any) -> Callable[..., Any]:
+def direct_get(target: APIRouter, path: str, *params: str, **options: Any) -> Callable[..., Any]:
     """Register the decorated `async (request) -> Response` endpoint as a `DirectRoute` GET."""
 
     def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -296,7 +296,7 @@ def _direct_get(target: APIRouter, path: str, *params: str, **options: Any) -> C
     return register
 
 
-@_direct_get(router, "/api/handles/{handle:path}", "handle", responses={404: {}, 400: {}, 502: {}})
+@direct_get(router, "/api/handles/{handle:path}", "handle", responses={404: {}, 400: {}, 502: {}})
 async def get_handle(request: Request) -> Response:
     """Resolve a handle (Handle.net REST JSON): `type=` and `index=` filters (a union),
     `noalias` to skip HS_ALIAS following; non-public values only with the operator token."""
@@ -313,7 +313,7 @@ async def get_handle(request: Request) -> Response:
 proxy_router = APIRouter(tags=["identifiers"])
 
 
-@_direct_get(proxy_router, "/{prefix:hdlprefix}/{suffix:path}", "prefix", "suffix")
+@direct_get(proxy_router, "/{prefix:hdlprefix}/{suffix:path}", "prefix", "suffix")
 async def proxy(request: Request) -> Response:
     """The handle proxy: redirect (302) to the record's first URL value; `?noredirect`
     returns the Handle REST JSON instead (as does a record without a URL value)."""
