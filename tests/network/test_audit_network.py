@@ -6,68 +6,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from connector.demo import free_port, start_node
 from connector.events import example as ex
-from connector.node import Node, init_node
-from connector.peers import Peer, did_for_url, trust_peer
-from tests.network.agreements import negotiate, offer
-
-NAMES = ("resin", "mill", "maker")
-NEIGHBOURS = {"resin": ["mill"], "mill": ["resin", "maker"], "maker": ["mill"]}
-
-
-def tracespace(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connector", *args], capture_output=True, text=True, timeout=120
-    )
+from tests.network.chain import NAMES, operator_client, running_chain, tracespace
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
-    root = tmp_path_factory.mktemp("audit")
-    nodes: dict[str, dict] = {}
-    for name in NAMES:
-        port = free_port()
-        node = init_node(root / name, name, [], port=port)
-        url = f"http://127.0.0.1:{port}"
-        nodes[name] = {"dir": root / name, "url": url, "did": did_for_url(url), "port": port,
-                       "key": node.public_key, "token": node.operator_token}  # fmt: skip
-        node.close()
-    for name in NAMES:
-        node = Node.open(nodes[name]["dir"])
-        for other in NEIGHBOURS[name]:
-            o = nodes[other]
-            trust_peer(node.engine, Peer(o["did"], other, o["url"], o["key"]))
-        node.close()
-    procs = []
-    try:
-        for name in NAMES:
-            procs.append(start_node(nodes[name]["dir"], nodes[name]["port"]))
-        documents = {
-            "resin": ex.resin_plant(nodes["mill"]["did"]),
-            "mill": ex.yarn_mill(nodes["resin"]["did"], nodes["maker"]["did"]),
-            "maker": ex.garment_maker(nodes["mill"]["did"]),
-        }
-        for name, events in documents.items():
-            with _http(nodes[name]) as http:
-                r = http.post("/epcis/capture", json=ex.document(events))
-            assert r.status_code == 200, r.text
-            nodes[name]["captured"] = r.json()["events"]
-        # Each node offers its events; each neighbour reads them under an agreement.
-        for name in NAMES:
-            offer(nodes[name]["url"], nodes[name]["token"], "events", "epcis-events", {})
-        for name in NAMES:
-            for other in NEIGHBOURS[name]:
-                n = nodes[name]
-                negotiate(n["url"], n["token"], nodes[other]["did"], "events")
+    with running_chain(tmp_path_factory.mktemp("audit")) as nodes:
         shipping = nodes["mill"]["captured"][4]
         mill, maker = nodes["mill"]["url"], str(nodes["maker"]["dir"])
         done = tracespace(
@@ -75,17 +25,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]
         )
         assert done.returncode == 0, done.stderr
         yield nodes
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=10)
 
 
-def _http(node: dict) -> httpx.Client:
-    return httpx.Client(
-        base_url=node["url"], timeout=30, headers={"Authorization": f"Bearer {node['token']}"}
-    )
+_http = operator_client
 
 
 def _audit(chain: dict, out: Path) -> tuple[int, dict, str]:

@@ -5,85 +5,25 @@ by a third party, and a partial answer when a partner is down."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from urllib.parse import quote
 
-import httpx
 import pytest
 
-from connector.demo import free_port, start_node
 from connector.events import example as ex
 from connector.events.objects import object_key
 from connector.events.receipts import verify_receipt
-from connector.node import init_node
-from connector.peers import Peer, did_for_url, trust_peer
 from ledger.errors import VerificationError
-from tests.network.agreements import negotiate, offer
-
-NAMES = ("resin", "mill", "maker")
-NEIGHBOURS = {"resin": ["mill"], "mill": ["resin", "maker"], "maker": ["mill"]}
-
-
-def tracespace(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connector", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.network.chain import NAMES, operator_client, running_chain, tracespace
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
-    root = tmp_path_factory.mktemp("chain")
-    nodes: dict[str, dict] = {}
-    for name in NAMES:
-        port = free_port()
-        node = init_node(root / name, name, [], port=port)
-        url = f"http://127.0.0.1:{port}"
-        nodes[name] = {"dir": root / name, "url": url, "did": did_for_url(url), "port": port,
-                       "key": node.public_key, "token": node.operator_token}  # fmt: skip
-        node.close()
-    for name in NAMES:
-        from connector.node import Node
-
-        node = Node.open(nodes[name]["dir"])
-        for other in NEIGHBOURS[name]:
-            o = nodes[other]
-            trust_peer(node.engine, Peer(o["did"], other, o["url"], o["key"]))
-        node.close()
-    procs = {}
-    try:
-        for name in NAMES:
-            procs[name] = start_node(nodes[name]["dir"], nodes[name]["port"])
-            nodes[name]["proc"] = procs[name]
-        documents = {
-            "resin": ex.resin_plant(nodes["mill"]["did"]),
-            "mill": ex.yarn_mill(nodes["resin"]["did"], nodes["maker"]["did"]),
-            "maker": ex.garment_maker(nodes["mill"]["did"]),
-        }
-        for name, events in documents.items():
-            r = _http(nodes[name]).post("/epcis/capture", json=ex.document(events))
-            assert r.status_code == 200, r.text
-            nodes[name]["captured"] = r.json()["events"]
-        # Each node offers its events; each neighbour reads them only under an agreement.
-        for name in NAMES:
-            offer(nodes[name]["url"], nodes[name]["token"], "events", "epcis-events", {})
-        for name in NAMES:
-            for other in NEIGHBOURS[name]:
-                n = nodes[name]
-                negotiate(n["url"], n["token"], nodes[other]["did"], "events")
+    with running_chain(tmp_path_factory.mktemp("chain")) as nodes:
         yield nodes
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=10)
 
 
-def _http(node: dict) -> httpx.Client:
-    return httpx.Client(
-        base_url=node["url"], timeout=30, headers={"Authorization": f"Bearer {node['token']}"}
-    )
+_http = operator_client
 
 
 def _get(node: dict, route: str, name: str, **params) -> dict:

@@ -3,8 +3,6 @@ cosignature, which the plant then serves with its checkpoint."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +13,7 @@ from connector.demo import free_port, start_node
 from connector.node import init_node
 from ledger.checkpoint import format_cosigner_vkey, open_checkpoint, verify_cosignature
 from ledger.note import parse_vkey
-
-
-def tracespace(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connector", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.network.chain import tracespace
 
 
 @pytest.fixture
