@@ -4,7 +4,6 @@ what a person sees in English and in Chinese; a screenshot for the docs."""
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterator
 from pathlib import Path
 
