@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ BENCHES ?= ledger identifiers events records contracts
 # section to docs/benchmarks.md. `make bench BENCHES=ledger` runs one.
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
+
+# A longer schemathesis run over every operation of the node's OpenAPI document.
+fuzz: $(STAMP)
+	@TRACESPACE_FUZZ_EXAMPLES=100 TRACESPACE_FUZZ_NEGATIVE_EXAMPLES=25 \
+		$(BIN)/python -m pytest tests/hardening/test_schemathesis.py -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache

@@ -47,7 +47,12 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
         document = json.loads(await request.body())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Problem(400, "Invalid JSON", str(exc), "invalid-json") from None
-    events = ((document or {}).get("epcisBody") or {}) if isinstance(document, dict) else {}
+    except RecursionError:
+        raise Problem(
+            400, "Invalid JSON", "the document is nested too deeply", "invalid-json"
+        ) from None
+    body = document.get("epcisBody") if isinstance(document, dict) else None
+    events = body if isinstance(body, dict) else {}
     if isinstance(events.get("eventList"), list) and len(events["eventList"]) > MAX_CAPTURE_EVENTS:
         raise Problem(413, "Too many events", f"at most {MAX_CAPTURE_EVENTS} events per document")
     try:

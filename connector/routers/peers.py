@@ -48,7 +48,7 @@ def import_peer(node: NodeDep, body: PeerImport) -> dict[str, Any]:
     """Trust a partner from its DID document; `did` must match when given."""
     try:
         peer = peer_from_did_document(fetch_did_document(body.url), body.url)
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         raise Problem(400, "Peer import failed", f"{body.url}: {exc}") from None
     if body.did is not None and body.did != peer.did:
         raise Problem(400, "Peer import failed", f"{body.url} presents {peer.did}, not {body.did}")
