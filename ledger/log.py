@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nacl.signing import SigningKey
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger import keys, merkle, store
@@ -100,11 +100,7 @@ class LedgerTransaction:
         store.insert_rows(conn, store.node_table, ("id", "hash"), self._nodes)
         if self._keys:
             conn.execute(insert(store.key_table), self._keys)
-        conn.execute(
-            update(store.head_table)
-            .where(store.head_table.c.id == 1)
-            .values(size=self._tip.size, last_hash=self._tip.last_hash, kid=self._tip.kid)
-        )
+        store.update_head(conn, self._tip.size, self._tip.last_hash, self._tip.kid)
 
 
 def rotation_statement(seq: int, prev: str, old_kid: str, new_public_key_b64: str) -> bytes:

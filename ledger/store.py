@@ -22,13 +22,13 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
-    select,
     text,
 )
 from sqlalchemy.engine import make_url
 from sqlmodel import BigInteger, Column, Field, SQLModel
 
 NODE_ID_SHIFT = 48
+COPY_THRESHOLD = 64  # PostgreSQL: COPY pays off for batches, plain inserts for a few rows
 
 
 def node_key(level: int, index: int) -> int:
@@ -174,12 +174,23 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def lock_head(conn: Connection) -> Row[Any] | None:
-    """Read the head row (size, last hash, key id), locking it until the transaction ends."""
-    return conn.execute(
-        select(head_table.c.size, head_table.c.last_hash, head_table.c.kid)
-        .where(head_table.c.id == 1)
-        .with_for_update()
+    """Read the head row (size, last hash, key id), locking it until the transaction ends.
+
+    Plain statements here and in `update_head`/`insert_rows`: appends are the hot path and
+    SQLAlchemy's statement compilation would cost more than the statements themselves.
+    """
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    return conn.exec_driver_sql(
+        f"SELECT size, last_hash, kid FROM ledger_head WHERE id = 1{lock}"
     ).first()
+
+
+def update_head(conn: Connection, size: int, last_hash: str, kid: str) -> None:
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    conn.exec_driver_sql(
+        f"UPDATE ledger_head SET size = {mark}, last_hash = {mark}, kid = {mark} WHERE id = 1",
+        (size, last_hash, kid),
+    )
 
 
 def head_size(conn: Connection) -> int:
@@ -204,13 +215,14 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: li
     if not rows:
         return
     names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and len(rows) >= COPY_THRESHOLD:
         raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    marks = ", ".join("?" for _ in columns)
+    marks = ", ".join(("%s" if postgres else "?") for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
