@@ -9,6 +9,8 @@ events) runs inside that same transaction.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,8 +128,8 @@ def make_engine(url: str) -> Engine:
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" hook issue BEGIN
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout=60000")  # first, so the WAL switch can wait
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            _switch_to_wal(cur)
             # FULL: a commit that returned survives power loss, not only a process crash.
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -149,6 +151,19 @@ def make_engine(url: str) -> Engine:
 
 
 SCHEMA_LOCK = 0x7472616365  # any constant: serialises schema creation across processes
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # Turning a new file to WAL takes an exclusive lock, and SQLite does not always call the
+    # busy handler for it: when several processes open a fresh database at once, retry.
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(min(0.01 * (attempt + 1), 0.2))
 
 
 def create_tables(engine: Engine) -> None:
