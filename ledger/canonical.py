@@ -18,6 +18,10 @@ import rfc8785
 from ledger.errors import InvalidInput
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# One encoder for every call: json.dumps builds a new one whenever options are given.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 # Characters at or above U+E000 may sort differently in UTF-16 than by code point.
 _ORDER_RISK = re.compile(r"[\ue000-\U0010ffff]")
 
@@ -26,7 +30,7 @@ def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value."""
     if _plain(value):
         try:
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            text = _ENCODER.encode(value)
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"not canonicalisable JSON: {exc}") from None
         if text.isascii() or not _ORDER_RISK.search(text):
