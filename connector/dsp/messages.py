@@ -72,3 +72,19 @@ def address_token(address: dict[str, Any]) -> str | None:
         if isinstance(prop, dict) and prop.get("name") == "authorization":
             return str(prop.get("value"))
     return None
+
+
+def provider_pid_of(response: Any, what: str) -> tuple[str | None, str | None]:
+    """The `providerPid` in a provider's answer to an initial request, or why it is missing.
+
+    Returns (pid, problem); `response` is None when the request was not delivered.
+    """
+    if response is None:
+        return None, None
+    try:
+        pid = response.json().get("providerPid")
+    except ValueError:
+        return None, f"the provider's answer to the {what} is not JSON"
+    if pid is None:
+        return None, f"the provider's answer to the {what} names no providerPid"
+    return pid, None

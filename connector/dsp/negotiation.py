@@ -424,14 +424,8 @@ def start(svc: DspService, peer: Peer, offer: dict[str, Any]) -> dict[str, Any]:
 
 @on_delivery("negotiation.initial-request")
 def _initial_request_done(svc: DspService, row: Any, response: Any, error: str | None) -> None:
-    provider_pid = None
-    if response is not None:
-        try:
-            provider_pid = response.json().get("providerPid")
-        except ValueError:
-            error = "the provider's answer to the request is not JSON"
-        if provider_pid is None and error is None:
-            error = "the provider's answer to the request names no providerPid"
+    provider_pid, problem = messages.provider_pid_of(response, "request")
+    error = error or problem
     with svc.node.ledger.transaction() as tx:
         neg = get_row(tx.connection, T, id=row.process_id)
         if neg is None:

@@ -256,12 +256,8 @@ def start(svc: DspService, agreement_id: str) -> dict[str, Any]:
 
 @on_delivery("transfer.initial-request")
 def _initial_request_done(svc: DspService, row: Any, response: Any, error: str | None) -> None:
-    provider_pid = None
-    if response is not None:
-        try:
-            provider_pid = response.json().get("providerPid")
-        except ValueError:
-            error = "the provider's answer to the transfer request is not JSON"
+    provider_pid, problem = messages.provider_pid_of(response, "transfer request")
+    error = error or problem
     with svc.node.ledger.transaction() as tx:
         tp = get_row(tx.connection, T, id=row.process_id)
         if tp is None:
