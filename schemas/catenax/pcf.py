@@ -1,27 +1,31 @@
-"""Mapping between Catena-X PCF 9.0.0 aspects and PACT v3 footprints, reporting every loss.
+"""Mapping between Catena-X PCF aspects (9.0.0, 10.0.0) and PACT v3 footprints, reporting
+every loss.
 
 Both models express emissions per `declaredUnitAmount` of the declared unit (the Catena-X text
 says the PCF is based on the declared unit amount rather than one unit), so values map 1:1;
 Catena-X JSON numbers become PACT decimal strings and back. Catena-X nests every group in a
 one-element array; only the first element of each group is mapped, and any further element is
-reported as lost.
+reported as lost. The two versions share this structure; where they differ is listed in
+`schemas.catenax.pcf_versions`.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from schemas.catenax.pcf_versions import DEFAULT_VERSION, PcfVersion, pcf_version, version_of
 from schemas.catenax.schema import problems as catenax_problems
 from schemas.errors import InvalidRecord, json_path
 from schemas.pact.quantity import decimal_text, is_plain_decimal, number_to_decimal
 from schemas.pact.schema import SPEC_VERSION_V3
 from schemas.pact.validation import check_official, check_strict
 
-CX_SPEC_VERSION = "urn:io.catenax.pcf:datamodel:version:9.0.0"
 UUID_URN = "urn:uuid:"
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 PRODUCT = ("companyAndProductInformation", "productInformation")
 COMPANY = ("companyAndProductInformation", "companyInformation")
@@ -163,6 +167,18 @@ def _leaves(node: Any, keys: tuple[str | int, ...] = ()) -> list[tuple[str | int
     return [keys]
 
 
+def _at(node: Any, keys: tuple[str | int, ...]) -> Any:
+    """The value at `keys`, or None when the path does not exist."""
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(node, list) or len(node) <= key:
+                return None
+        elif not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
 class _Reader:
     """Reads a source document and remembers which parts were used."""
 
@@ -171,15 +187,9 @@ class _Reader:
         self.used: set[tuple[str | int, ...]] = set()
 
     def get(self, *keys: str | int) -> Any:
-        node: Any = self.doc
-        for key in keys:
-            if isinstance(key, int):
-                if not isinstance(node, list) or len(node) <= key:
-                    return None
-            elif not isinstance(node, dict) or key not in node:
-                return None
-            node = node[key]
-        self.used.add(keys)
+        node = _at(self.doc, keys)
+        if node is not None:
+            self.used.add(keys)
         return node
 
     def unused(self) -> list[tuple[str | int, ...]]:
@@ -220,9 +230,17 @@ def _to_number(value: Any, path: str, report: LossReport) -> int | float:
 
 
 def catenax_to_pact(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
-    """Map a Catena-X PCF 9.0.0 aspect to a PACT v3 footprint, with its LossReport."""
+    """Map a Catena-X PCF aspect to a PACT v3 footprint, with its LossReport.
+
+    The aspect's `scopeOfPcfForm[0].specVersion` picks the version (9.0.0 or 10.0.0). Raise
+    InvalidRecord, with the JSON path of every problem, for an unknown version or an aspect
+    that does not satisfy its version's schema."""
     if not isinstance(doc, dict):
         raise InvalidRecord([("$", "a Catena-X PCF aspect must be a JSON object")])
+    version = version_of(doc)
+    found = catenax_problems(doc, version.model)
+    if found:
+        raise InvalidRecord(found)
     src, report, out = _Reader(doc), LossReport(), {"specVersion": SPEC_VERSION_V3}
     src.get(*_cx(("scopeOfPcfForm",), "specVersion"))
     scope = src.get(*_cx(("scopeOfPcfForm",), "partialFullPcf"))
@@ -243,6 +261,8 @@ def catenax_to_pact(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
     pf_id = src.get(*_cx(IDS, "id"))
     if isinstance(pf_id, str):
         out["id"] = pf_id.removeprefix(UUID_URN)
+    if version.preceding_ids:
+        _preceding_to_pact(src, out, report)
     if "productDescription" not in out:
         out["productDescription"] = ""
         report.derived.append(FieldNote("$.productDescription", "required by PACT; left empty"))
@@ -251,7 +271,13 @@ def catenax_to_pact(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
     _methodology_to_pact(src, pcf, report)
     _stages_to_pact(src, pcf, report)
     _attestation_to_pact(src, pcf, report)
-    reasons = {"version": "a technical constant (0) in Catena-X; PACT v3 has no version"}
+    reasons = {
+        "version": "a technical constant (0) in Catena-X; PACT v3 has no version",
+        "packagingPcfExcludingBiogenicUptake": "mapped only when packagingEmissionsIncluded",
+        "distributionStagePcfExcludingBiogenicUptake": (
+            "mapped only when distributionStageIncluded"
+        ),
+    }
     for leaf in src.unused():
         value = src.get(*leaf) if leaf else doc
         if value in (None, "", [], {}):
@@ -262,6 +288,19 @@ def catenax_to_pact(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
         report.lost.append(FieldNote(_path(leaf), reason))
     report.problems = [(f.path, f.message) for f in check_official(out) + check_strict(out)]
     return out, report
+
+
+def _preceding_to_pact(src: _Reader, out: dict, report: LossReport) -> None:
+    keys = _cx(IDS, "precedingPfIds")
+    kept: list[str] = []
+    for i, text in enumerate(src.get(*keys) or []):
+        bare = text.removeprefix(UUID_URN) if isinstance(text, str) else ""
+        if UUID_PATTERN.fullmatch(bare):
+            kept.append(bare)
+        else:
+            report.lost.append(FieldNote(_path((*keys, i)), "PACT precedingPfIds are UUIDs"))
+    if kept:
+        out["precedingPfIds"] = list(dict.fromkeys(kept))
 
 
 def _geography_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
@@ -284,13 +323,22 @@ def _geography_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
 
 
 def _methodology_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
-    standards = src.get(*_cx(STANDARDS, "crossSectoralStandards"))
-    if isinstance(standards, str):
-        standards = [standards]
-    if standards:
-        pcf["crossSectoralStandards"] = list(
-            dict.fromkeys(STANDARD_TO_PACT.get(s, s) for s in standards)
-        )
+    keys = _cx(STANDARDS, "crossSectoralStandards")
+    standards = src.get(*keys)
+    # 10.0.0 names one standard, 9.0.0 an array of them.
+    named = (
+        [(keys, standards)]
+        if isinstance(standards, str)
+        else [((*keys, i), name) for i, name in enumerate(standards or [])]
+    )
+    kept = []
+    for where, name in named:
+        if name == "Other":
+            report.lost.append(FieldNote(_path(where), "'Other' names no standard PACT can carry"))
+        else:
+            kept.append(STANDARD_TO_PACT.get(name, name))
+    if kept:
+        pcf["crossSectoralStandards"] = list(dict.fromkeys(kept))
     rules = src.get(*_cx(STANDARDS, "productOrSectorSpecificRules"))
     if rules:
         pcf["productOrSectorSpecificRules"] = [
@@ -352,7 +400,8 @@ def _stages_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
 
 
 def _attestation_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
-    if src.get(*_cx(("attestationOfConformance",))) is None:
+    # Look without reading: the fields PACT has no place for must stay unused (reported lost).
+    if _at(src.doc, _cx(("attestationOfConformance",))) is None:
         return
     verification = {}
     for name in ("providerName", "completedAt", "standardName"):
@@ -372,13 +421,17 @@ def _attestation_to_pact(src: _Reader, pcf: dict, report: LossReport) -> None:
     pcf["verification"] = verification
 
 
-def pact_to_catenax(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
-    """Map a PACT v3 footprint to a Catena-X PCF 9.0.0 aspect, with its LossReport."""
+def pact_to_catenax(
+    doc: dict[str, Any], version: str = DEFAULT_VERSION
+) -> tuple[dict[str, Any], LossReport]:
+    """Map a PACT v3 footprint to a Catena-X PCF aspect of `version` ("9.0.0" by default, or
+    "10.0.0"), with its LossReport; ValueError for a version we do not map."""
+    cx = pcf_version(version)
     if not isinstance(doc, dict) or not isinstance(doc.get("pcf"), dict):
         raise InvalidRecord([("$.pcf", "a PACT footprint with a pcf object is required")])
     src, report, out = _Reader(doc), LossReport(), {}
     src.get("specVersion")
-    _put(out, _cx(("scopeOfPcfForm",), "specVersion"), CX_SPEC_VERSION)
+    _put(out, _cx(("scopeOfPcfForm",), "specVersion"), cx.spec_version)
     _put(out, _cx(("scopeOfPcfForm",), "partialFullPcf"), "Cradle-to-gate")
     for group, name, source, numeric in DIRECT:
         value = src.get(*source)
@@ -389,11 +442,15 @@ def pact_to_catenax(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
         _put(out, _cx(group, name), value)
     if src.get("id") is not None:
         _put(out, _cx(IDS, "id"), doc["id"])
+    preceding = doc.get("precedingPfIds")
+    if cx.preceding_ids and isinstance(preceding, list):
+        src.get("precedingPfIds")
+        _put(out, _cx(IDS, "precedingPfIds"), list(preceding))
     _put(out, _cx(IDS, "version"), 0)
     _put(out, _cx(IDS, "retroOrProspectivePcfType"), "Retrospective PCF")
     report.derived.append(
         FieldNote(
-            "$.idAndVersion.retroOrProspectivePcfType",
+            _path(_cx(IDS, "retroOrProspectivePcfType")),
             "PACT has no such field; 'Retrospective PCF' assumed",
         )
     )
@@ -401,8 +458,8 @@ def pact_to_catenax(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
     for name in ("geographyRegionOrSubregion", "geographyCountry", "geographyCountrySubdivision"):
         if src.get("pcf", name) is not None:
             _put(out, _cx(GEOGRAPHY, name), pcf[name])
-    _defaults_to_catenax(doc, out, report)
-    _methodology_to_catenax(src, out, report)
+    _defaults_to_catenax(doc, out, report, cx)
+    _methodology_to_catenax(src, out, report, cx)
     if pcf.get("packagingEmissionsIncluded") and src.get("pcf", "packagingGhgEmissions"):
         value = _to_number(pcf["packagingGhgEmissions"], "$.pcf.packagingGhgEmissions", report)
         _put(out, _cx(PACKAGING, "packagingPcfExcludingBiogenicUptake"), value)
@@ -412,7 +469,11 @@ def pact_to_catenax(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
         value = _to_number(outbound, "$.pcf.outboundLogisticsGhgEmissions", report)
         _put(out, _cx(DISTRIBUTION, "distributionStagePcfExcludingBiogenicUptake"), value)
     reasons = {
-        "precedingPfIds": "the Catena-X 9.0.0 PrecedingPfId entity has no properties",
+        "precedingPfIds": (
+            "Catena-X takes a list of ids"
+            if cx.preceding_ids
+            else f"the Catena-X {cx.number} PrecedingPfId entity has no properties"
+        ),
         "verification": "Catena-X attestations need an id and attestation standard PACT lacks",
         "operator": "Catena-X lists rule names without their operator",
         "otherOperatorName": "Catena-X lists rule names without their operator",
@@ -420,18 +481,16 @@ def pact_to_catenax(doc: dict[str, Any]) -> tuple[dict[str, Any], LossReport]:
     for leaf in src.unused():
         key = next((str(k) for k in leaf if str(k) in reasons), str(leaf[-1]) if leaf else "")
         report.lost.append(FieldNote(_path(leaf), reasons.get(key, "no Catena-X counterpart")))
-    report.problems = catenax_problems(out, "io.catenax.pcf:9.0.0")
+    report.problems = catenax_problems(out, cx.model)
     return out, report
 
 
-def _defaults_to_catenax(doc: dict, out: dict, report: LossReport) -> None:
+def _defaults_to_catenax(doc: dict, out: dict, report: LossReport, cx: PcfVersion) -> None:
     pcf = doc["pcf"]
     required_defaults = [
         (TECHNOLOGY, "ccsTechnologicalCO2CaptureIncluded", False, "ccs"),
         (PACKAGING, "packagingEmissionsIncluded", False, "packaging"),
-        (MASS_BALANCING, "massBalancingUsed", False, "mass balancing"),
-        (MASS_BALANCING, "freeAttributionInMassBalancing", "not applicable", "mass balancing"),
-        (MASS_BALANCING, "massBalancingCertificateScheme", "not applicable", "mass balancing"),
+        *((MASS_BALANCING, n, v, "mass balancing") for n, v in cx.mass_balancing_defaults),
         (
             ALLOCATION,
             "allocationWasteIncineration",
@@ -441,16 +500,7 @@ def _defaults_to_catenax(doc: dict, out: dict, report: LossReport) -> None:
     ]
     for group, name, value, why in required_defaults:
         keys = _cx(group, name)
-        node: Any = out
-        for key in keys[:-1]:
-            node = (
-                node[key]
-                if isinstance(node, dict) and key in node
-                else (node[key] if isinstance(node, list) and len(node) > key else None)
-            )
-            if node is None:
-                break
-        if node is None or name not in node:
+        if _at(out, keys) is None:
             _put(out, keys, value)
             report.derived.append(FieldNote(_path(keys), f"required by Catena-X ({why})"))
     if "validityPeriodEnd" not in doc:
@@ -461,42 +511,39 @@ def _defaults_to_catenax(doc: dict, out: dict, report: LossReport) -> None:
             valid_to = f"{int(end[:4]) + 3:04d}{end[4:]}"
             _put(out, _cx(TIME, "validityPeriodEnd"), valid_to)
             report.derived.append(
-                FieldNote("$.validityPeriodEnd", "PACT default: reference period end + 3 years")
+                FieldNote(
+                    _path(_cx(TIME, "validityPeriodEnd")),
+                    "PACT default: reference period end + 3 years",
+                )
             )
     fossil, biogenic = pcf.get("fossilCarbonContent"), pcf.get("biogenicCarbonContent")
     if is_plain_decimal(fossil) and is_plain_decimal(biogenic):
-        total = Decimal(fossil) + Decimal(biogenic)
-        _put(
-            out,
-            _cx(("carbonContent",), "carbonContentTotal"),
-            _to_number(decimal_text(total), "$.carbonContent.carbonContentTotal", report),
-        )
-        report.derived.append(
-            FieldNote("$.carbonContent[0].carbonContentTotal", "fossil + biogenic carbon content")
-        )
+        keys = _cx(("carbonContent",), "carbonContentTotal")
+        total = decimal_text(Decimal(fossil) + Decimal(biogenic))
+        _put(out, keys, _to_number(total, _path(keys), report))
+        report.derived.append(FieldNote(_path(keys), "fossil + biogenic carbon content"))
 
 
-def _methodology_to_catenax(src: _Reader, out: dict, report: LossReport) -> None:
-    standards = src.get("pcf", "crossSectoralStandards") or []
-    _put(
-        out, _cx(STANDARDS, "crossSectoralStandards"), [STANDARD_TO_CX.get(s, s) for s in standards]
-    )
+def _methodology_to_catenax(src: _Reader, out: dict, report: LossReport, cx: PcfVersion) -> None:
+    names = [STANDARD_TO_CX.get(s, s) for s in src.get("pcf", "crossSectoralStandards") or []]
+    keys = _cx(STANDARDS, "crossSectoralStandards")
+    _put(out, keys, _one_standard(names, cx, report) if cx.single_standard else names)
     # Read rule names one by one so that operators stay unused and are reported lost.
     rules = src.doc["pcf"].get("productOrSectorSpecificRules") or []
-    names: list[str] = []
+    rule_names: list[str] = []
     for i in range(len(rules)):
-        names += src.get("pcf", "productOrSectorSpecificRules", i, "ruleNames") or []
-    _put(out, _cx(STANDARDS, "productOrSectorSpecificRules"), list(dict.fromkeys(names)))
+        rule_names += src.get("pcf", "productOrSectorSpecificRules", i, "ruleNames") or []
+    _put(out, _cx(STANDARDS, "productOrSectorSpecificRules"), list(dict.fromkeys(rule_names)))
     factors = src.get("pcf", "ipccCharacterizationFactors") or []
     if factors:
         latest = max(factors, key=lambda f: int(f[2:]) if f[2:].isdigit() else -1)
         _put(out, _cx(GWP, "ipccCharacterizationFactors"), latest)
-        for other in factors:
+        for i, other in enumerate(factors):
             if other != latest:
                 report.lost.append(
                     FieldNote(
-                        "$.pcf.ipccCharacterizationFactors",
-                        f"Catena-X takes one report; {other} dropped",
+                        f"$.pcf.ipccCharacterizationFactors[{i}]",
+                        f"Catena-X takes one report; {latest} kept",
                     )
                 )
     sources = src.get("pcf", "secondaryEmissionFactorSources") or []
@@ -510,3 +557,29 @@ def _methodology_to_catenax(src: _Reader, out: dict, report: LossReport) -> None
     for name in ("technologicalDQR", "geographicalDQR", "temporalDQR"):
         if is_plain_decimal(dqi.get(name)):
             _put(out, _cx(QUALITY, name), _to_number(dqi[name], f"$.pcf.dqi.{name}", report))
+
+
+def _one_standard(names: list[str], cx: PcfVersion, report: LossReport) -> str:
+    """The one cross-sectoral standard a version that takes a single name gets from PACT's list:
+    the first PACT standard with a name in that version; every other one is reported lost."""
+    allowed = cx.standards or frozenset()
+    chosen = None
+    for i, name in enumerate(names):
+        where = f"$.pcf.crossSectoralStandards[{i}]"
+        if name not in allowed:
+            report.lost.append(FieldNote(where, f"{name!r} is not a Catena-X {cx.number} name"))
+        elif chosen is None:
+            chosen = name
+        elif name != chosen:
+            report.lost.append(
+                FieldNote(where, f"Catena-X {cx.number} takes one standard; {chosen} kept")
+            )
+    if chosen is not None:
+        return chosen
+    report.derived.append(
+        FieldNote(
+            _path(_cx(STANDARDS, "crossSectoralStandards")),
+            "required by Catena-X; no PACT standard has a Catena-X name, so 'Other'",
+        )
+    )
+    return "Other"

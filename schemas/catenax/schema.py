@@ -11,10 +11,13 @@ from jsonschema import Draft4Validator, FormatChecker
 
 from schemas.errors import InvalidRecord
 
-# Bundled from eclipse-tractusx/sldt-semantic-models@9adcc37defb4b113ef841916a832377e9f941aaa
-# (gen/<Aspect>-schema.json of each model), CC-BY-4.0: see the LICENSE and NOTICE files here.
+# Bundled from eclipse-tractusx/sldt-semantic-models (gen/<Aspect>-schema.json of each model),
+# CC-BY-4.0: see the LICENSE and NOTICE files here. PCF 9.0.0 and CoA 2.0.0 are from commit
+# 9adcc37defb4b113ef841916a832377e9f941aaa, PCF 10.0.0 from commit
+# 08a927999b257c2339160cfa0179f3c6372d1e9e (io.catenax.pcf/10.0.0/gen/Pcf-schema.json).
 BUNDLED = {
     "io.catenax.pcf:9.0.0": "pcf-9.0.0.schema.json",
+    "io.catenax.pcf:10.0.0": "pcf-10.0.0.schema.json",
     "io.catenax.certificate_of_analysis:2.0.0": "certificate_of_analysis-2.0.0.schema.json",
 }
 
