@@ -3,11 +3,13 @@
 Clients authenticate at `/auth/token` with HTTP Basic (client credentials grant). Their
 secrets are random 256-bit values, so a SHA-256 hash is stored (no slow hash needed for
 high-entropy secrets). Access tokens are EdDSA JWTs signed by the node key, for the
-node's DID plus `#pact` as audience; a trusted peer may instead use its own peer token.
+node's DID plus `#pact` as audience; their `kid` names the key in `signing_jwk`. A trusted
+peer may instead use its own peer token.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -25,6 +27,7 @@ from sqlalchemy import delete, insert, select
 from connector.node import Node
 from connector.peers import PeerAuthError, node_did, verify_token
 from connector.records.sharing import CLIENT_PREFIX
+from connector.records.signing import verification_method
 from connector.records.tables import client_table
 from ledger.entry import utc_now
 from ledger.errors import InvalidInput, NotFound
@@ -164,7 +167,20 @@ def issue_access_token(node: Node, client: PactClient) -> str:
         "jti": secrets.token_urlsafe(12),
     }
     key = Ed25519PrivateKey.from_private_bytes(bytes(node.signing_key))
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": "at+jwt"})
+    headers = {"typ": "at+jwt", "kid": verification_method(node)}
+    return jwt.encode(claims, key, algorithm="EdDSA", headers=headers)
+
+
+def signing_jwk(node: Node) -> dict[str, str]:
+    """The public key that signs access tokens, as an RFC 8037 JWK (OKP, Ed25519)."""
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": base64.urlsafe_b64encode(bytes(node.public_key)).rstrip(b"=").decode("ascii"),
+        "use": "sig",
+        "alg": "EdDSA",
+        "kid": verification_method(node),
+    }
 
 
 def authenticate_bearer(node: Node, token: str) -> PactCaller:

@@ -1,4 +1,5 @@
-"""PACT v3 HTTP API: `/auth/token`, `/3/footprints`, `/3/footprints/{id}`, `/3/events`.
+"""PACT v3 HTTP API: `/auth/token` (with its discovery document and signing key),
+`/3/footprints`, `/3/footprints/{id}`, `/3/events`.
 
 These routes answer errors in the PACT shape `{"code", "message"}` (and `/auth/token` in
 the RFC 6749 shape), not problem+json: the PACT specification fixes the format there.
@@ -32,6 +33,7 @@ from connector.records.pact_auth import (
     authenticate_bearer,
     authenticate_client,
     issue_access_token,
+    signing_jwk,
 )
 from connector.records.sharing import decide, may_share
 from connector.records.store import get_record
@@ -190,6 +192,30 @@ def token(
         "scope": SCOPES,
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@token_router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
+def openid_configuration(node: NodeDep) -> dict[str, Any]:
+    """Where and how a PACT client gets an access token (OpenID Connect Discovery names).
+
+    Only the client credentials grant exists here: there is no authorization endpoint and
+    no ID token, so no response type is supported and the fields about them are absent."""
+    base = node.config.public_url
+    return {
+        "issuer": base,
+        "token_endpoint": f"{base}/auth/token",
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "scopes_supported": SCOPES.split(),
+        "jwks_uri": f"{base}/auth/jwks",
+    }
+
+
+@token_router.get("/auth/jwks", summary="Access token signing key (JWK Set)")
+def jwks(node: NodeDep) -> dict[str, Any]:
+    """The key that signs this node's access tokens, as a JWK Set (RFC 7517)."""
+    return {"keys": [signing_jwk(node)]}
 
 
 # -- /3/footprints -------------------------------------------------------------------------

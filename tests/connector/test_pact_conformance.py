@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -183,6 +184,84 @@ def test_auth_token_other_grant_type_is_refused(setup: tuple) -> None:
         "/auth/token", data={"grant_type": "password"}, headers=basic(client.client_id, secret)
     )
     assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
+
+
+# -- OpenID Connect discovery (optional cases TC18, TC19) ----------------------------------
+
+DISCOVERY = "/.well-known/openid-configuration"
+
+
+def discovered_token_endpoint(http: TestClient) -> str:
+    """What the conformance service does first: read token_endpoint from the discovery doc."""
+    response = http.get(DISCOVERY)
+    assert response.status_code == 200
+    return response.json()["token_endpoint"]
+
+
+def test_discovery_document_is_public_json_naming_our_token_endpoint(setup: tuple) -> None:
+    node, http, *_ = setup
+    response = http.get(DISCOVERY)  # no credentials of any kind
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    doc = response.json()
+    base = node.config.public_url
+    assert doc["issuer"] == base
+    assert doc["token_endpoint"] == f"{base}/auth/token"
+    assert doc["grant_types_supported"] == ["client_credentials"]
+    # Only HTTP Basic: /auth/token does not read credentials from the form body.
+    assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
+    assert doc["response_types_supported"] == []
+    assert "authorization_endpoint" not in doc and "userinfo_endpoint" not in doc
+
+
+def test_discovery_follows_the_public_url(https_node: tuple) -> None:
+    http, *_ = https_node
+    doc = http.get(DISCOVERY).json()
+    assert doc["issuer"] == "https://pact.example.com"
+    assert doc["token_endpoint"] == "https://pact.example.com/auth/token"
+    assert doc["jwks_uri"] == "https://pact.example.com/auth/jwks"
+
+
+def test_tc18_openid_connect_flow(setup: tuple) -> None:
+    _, http, client, secret, _ = setup
+    response = http.post(
+        discovered_token_endpoint(http),
+        data={"grant_type": "client_credentials"},
+        headers={**basic(client.client_id, secret), "Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert not list(oauth_token_validator("success").iter_errors(body))
+    assert set(example("tc18-response-body.json")) <= set(body)  # scope included
+    assert body["token_type"] == "Bearer"
+    listed = http.get("/3/footprints", headers=bearer(body["access_token"]))
+    assert listed.status_code == 200 and {B1F8, C2E9} <= ids(listed)
+
+
+def test_tc19_openid_connect_flow_with_incorrect_credentials(setup: tuple) -> None:
+    _, http, *_ = setup
+    wrong = base64.b64encode(b"Xq3vLmT9pR2sWk8d:Jh7nBv4cZ1xQ6mEr").decode()  # as the service
+    response = http.post(
+        discovered_token_endpoint(http),
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {wrong}", "Accept": "application/json"},
+    )
+    assert response.status_code in (400, 401)
+    assert response.json() == example("tc19-response-body.json")
+
+
+def test_access_tokens_verify_with_the_published_key(setup: tuple, token: str) -> None:
+    node, http, *_ = setup
+    keys = http.get(http.get(DISCOVERY).json()["jwks_uri"]).json()["keys"]
+    header = jwt.get_unverified_header(token)
+    (key,) = [k for k in keys if k["kid"] == header["kid"]]
+    claims = jwt.decode(
+        token,
+        jwt.PyJWK(key).key,
+        algorithms=[key["alg"]],
+        audience=pact_auth.audience(node),
+    )
+    assert claims["scope"] == pact_auth.SCOPES
 
 
 # -- get and list --------------------------------------------------------------------------

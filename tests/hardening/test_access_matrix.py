@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/management/records-shares"): OPERATOR,
     ("DELETE", "/management/records-shares"): OPERATOR,
     ("POST", "/auth/token"): CLIENT_CREDENTIALS,
+    ("GET", "/.well-known/openid-configuration"): PUBLIC,
+    ("GET", "/auth/jwks"): PUBLIC,
     ("GET", "/3/footprints"): PACT,
     ("GET", "/3/footprints/{footprint_id}"): PACT,
     ("POST", "/3/events"): PACT,
