@@ -30,6 +30,11 @@ class VerificationError(LedgerError):
         self.reason = reason
         super().__init__(reason if seq is None else f"seq {seq}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[int | None, str]]:
+        # Rebuilt from (seq, reason), not from the message: verification workers send
+        # these errors back to the parent process.
+        return (type(self), (self.seq, self.reason))
+
 
 class ProofError(VerificationError):
     """A Merkle inclusion or consistency proof is malformed or does not verify."""
