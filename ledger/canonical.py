@@ -1,27 +1,24 @@
 """RFC 8785 (JCS) canonical JSON bytes, with a fast path for the common case.
 
-`rfc8785` is the reference implementation but runs in pure Python. For JSON with only
-string keys, no floats and integers within ±(2**53 - 1), and whose text has no character
-whose UTF-16 order differs from its code-point order, `json.dumps` with sorted keys
-produces exactly the same bytes several times faster. Everything else goes to
-`rfc8785` (a property test checks the two agree).
+`rfc8785` is the reference implementation but runs in pure Python. For JSON of plain
+types (dict, list, str, bool, None, int) with string keys, no floats and integers within
+±(2**53 - 1), and whose text has no character whose UTF-16 order differs from its
+code-point order, `orjson` with sorted keys produces exactly the same bytes, some ten times
+faster. Everything else goes to `rfc8785` (property tests check that the two agree).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 import rfc8785
 
 from ledger.errors import InvalidInput
 
 MAX_SAFE_INTEGER = 2**53 - 1
-# One encoder for every call: json.dumps builds a new one whenever options are given.
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
+_FAST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 # Characters at or above U+E000 may sort differently in UTF-16 than by code point.
 _ORDER_RISK = re.compile(r"[\ue000-\U0010ffff]")
 
@@ -30,17 +27,16 @@ def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value."""
     if _plain(value):
         try:
-            text = _ENCODER.encode(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"not canonicalisable JSON: {exc}") from None
-        if text.isascii() or not _ORDER_RISK.search(text):
-            try:
-                return text.encode("utf-8")
-            except UnicodeEncodeError:
+            data = orjson.dumps(value, option=_FAST_OPTIONS)
+        except TypeError as exc:  # a lone surrogate, or nesting deeper than orjson allows
+            if "surrogates" in str(exc):
                 raise InvalidInput("JSON text holds a lone surrogate") from None
+        else:
+            if data.isascii() or not _ORDER_RISK.search(data.decode("utf-8")):
+                return data
     try:
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"not canonicalisable JSON: {exc}") from None
 
 
