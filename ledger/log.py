@@ -56,23 +56,26 @@ class LedgerTransaction:
         self._entries: list[tuple[int, str, bytes, bytes]] = []
         self._nodes: list[tuple[int, bytes]] = []
         self._keys: list[dict[str, Any]] = []
+        # One timestamp for the whole transaction: the moment it took the append lock.
+        self._ts = utc_now()
 
     @property
     def size(self) -> int:
         return self._tip.size
 
     def append(self, payload_type: str, payload: Any) -> Entry:
+        tip = self._tip
         entry = sign_entry(
-            self._key, self._tip.size, self._tip.last_hash, payload_type, payload, kid=self._kid
+            self._key, tip.size, tip.last_hash, payload_type, payload, ts=self._ts, kid=self._kid
         )
         if len(entry.body) > MAX_PAYLOAD_BYTES:
             raise InvalidInput(f"entry is larger than {MAX_PAYLOAD_BYTES} bytes")
         digest = entry.hash
         self._entries.append((entry.seq, entry.type, digest, entry.body))
-        for level, index, h in self._tip.tree.append(merkle.leaf_hash(entry.body)):
+        for level, index, h in tip.tree.append(merkle.leaf_hash(entry.body)):
             self._nodes.append((store.node_key(level, index), h))
-        self._tip.size += 1
-        self._tip.last_hash = digest.hex()
+        tip.size += 1
+        tip.last_hash = digest.hex()
         return entry
 
     def append_many(self, items: Iterable[tuple[str, Any]]) -> list[Entry]:
@@ -96,11 +99,10 @@ class LedgerTransaction:
 
     def _flush(self) -> None:
         conn = self.connection
-        store.insert_rows(conn, store.entry_table, ("seq", "type", "hash", "body"), self._entries)
-        store.insert_rows(conn, store.node_table, ("id", "hash"), self._nodes)
         if self._keys:
             conn.execute(insert(store.key_table), self._keys)
-        store.update_head(conn, self._tip.size, self._tip.last_hash, self._tip.kid)
+        head = (self._tip.size, self._tip.last_hash, self._tip.kid)
+        store.commit_append(conn, self._entries, self._nodes, head)
 
 
 def rotation_statement(seq: int, prev: str, old_kid: str, new_public_key_b64: str) -> bytes:
@@ -119,6 +121,8 @@ class Ledger:
         self.origin = origin
         self._lock = threading.Lock()
         self._tip: _Tip | None = None
+        # The largest tree size seen: a log only grows, so proofs up to it need no head read.
+        self._known_size = 0
 
     @classmethod
     def open(cls, url: str | Engine, signer: SigningKey, origin: str) -> Ledger:
@@ -161,7 +165,7 @@ class Ledger:
         row = store.lock_head(conn)
         if row is None:
             raise LedgerError("the ledger has no head row (not initialised)")
-        size, last_hash, kid = int(row.size), row.last_hash, row.kid
+        size, last_hash, kid = row
         cached = self._tip
         if cached is not None and cached.size == size and cached.last_hash == last_hash:
             return cached
@@ -265,13 +269,19 @@ class Ledger:
         return found
 
     def _hash_ranges(self, ranges: list[tuple[int, int]], size: int) -> list[bytes]:
-        ids = [n for s, e in ranges for n in merkle.perfect_subtrees(s, e)]
-        with self.engine.connect() as conn:
-            current = store.head_size(conn)
-            if not 0 <= size <= current:
-                raise InvalidInput(f"tree size {size} is outside 0..{current}")
-            nodes = self._read_nodes(conn, ids)
-        return merkle.hash_ranges(ranges, nodes.__getitem__)
+        if size > self._known_size:
+            with self.engine.connect() as conn:
+                self._known_size = store.head_size(conn)
+            if not 0 <= size <= self._known_size:
+                raise InvalidInput(f"tree size {size} is outside 0..{self._known_size}")
+        plan = [[store.node_key(*n) for n in merkle.perfect_subtrees(s, e)] for s, e in ranges]
+        wanted = [key for keys in plan for key in keys]
+        found = store.read_nodes_outside_transaction(self.engine, wanted)
+        try:
+            return [merkle.fold([found[key] for key in keys]) for keys in plan]
+        except KeyError:
+            missing = sorted(store.node_position(k) for k in set(wanted) - set(found))
+            raise LedgerError(f"tree nodes missing from storage: {missing[:4]}") from None
 
     def root(self, size: int) -> bytes:
         if size < 0:

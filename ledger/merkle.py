@@ -41,9 +41,10 @@ def perfect_subtrees(start: int, end: int) -> list[NodeId]:
         raise ValueError(f"empty or negative range [{start}, {end})")
     nodes: list[NodeId] = []
     while start < end:
+        # The largest subtree that fits in what is left and is aligned on `start`.
         level = (end - start).bit_length() - 1
-        while start & ((1 << level) - 1):
-            level -= 1
+        if start:
+            level = min(level, (start & -start).bit_length() - 1)
         nodes.append((level, start >> level))
         start += 1 << level
     return nodes
@@ -257,6 +258,25 @@ class CompactRange:
             created.append((level, index, h))
         self.hashes.append(h)
         self.size += 1
+        return created
+
+    def append_subtree(self, level: int, subtree: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a perfect subtree of 2**level leaves; like `append`, return what it completes.
+
+        The tree's size must be a multiple of 2**level (the subtree is aligned).
+        """
+        if self.size & ((1 << level) - 1):
+            raise ValueError(f"a level-{level} subtree cannot start at leaf {self.size}")
+        index = self.size >> level
+        created = [(level, index, subtree)]
+        h = subtree
+        self.size += 1 << level
+        while index & 1:
+            h = node_hash(self.hashes.pop(), h)
+            level += 1
+            index >>= 1
+            created.append((level, index, h))
+        self.hashes.append(h)
         return created
 
     def root(self) -> bytes:

@@ -109,6 +109,20 @@ def check_entries(
     return ChunkResult(start, first_prev, last, bytes(leaves))
 
 
+@dataclass
+class ChunkSummary:
+    """What a worker hands back for one chunk of entries: enough to stitch it to the rest."""
+
+    start: int
+    checked: int  # entries [start, start + checked) verified
+    first_prev: str
+    last_hash: str
+    subtrees: list[bytes]  # perfect subtrees of the checked leaves, largest first
+    checkpoint_parts: dict[int, list[bytes]]  # size -> perfect subtrees of [start, size)
+    bad_node: int | None  # first leaf of the leftmost stored node that does not match
+    error: VerificationError | None
+
+
 _worker_engines: dict[str, Engine] = {}
 
 
@@ -120,29 +134,71 @@ def _engine_for(url: str) -> Engine:
     return engine
 
 
-def _check_chunk(args: tuple[str, int, int, KeySchedule]) -> ChunkResult:
-    url, start, end, schedule = args
-    with _engine_for(url).connect() as conn:
-        rows = conn.execute(
-            select(store.entry_table.c.seq, store.entry_table.c.body, store.entry_table.c.hash)
-            .where(store.entry_table.c.seq >= start, store.entry_table.c.seq < end)
-            .order_by(store.entry_table.c.seq)
-        ).all()
+def _check_chunk(args: tuple[str, int, int, KeySchedule, list[int]]) -> ChunkSummary:
+    """Check entries [start, end) and the tree nodes inside them, in a worker process.
+
+    Chunks are aligned on CHUNK (a power of two), so every tree node of level up to
+    log2(CHUNK) lies inside one chunk: the worker rebuilds and compares those, and the
+    parent only joins the chunks' subtrees.
+    """
+    url, start, end, schedule, checkpoint_sizes = args
+    engine = _engine_for(url)
+    rows = store.read_entries_outside_transaction(engine, start, end)
     result = check_entries(
-        [(int(r.seq), bytes(r.body)) for r in rows],
+        [(seq, body) for seq, body, _ in rows],
         start,
         schedule,
         None,
-        stored_hashes=[bytes(r.hash) for r in rows],
+        stored_hashes=[digest for _, _, digest in rows],
     )
     checked = len(result.leaves) // 32
     if result.error is None and start + checked < end:
         result.error = VerificationError(start + checked, "entry is missing")
-    return result
+    local = merkle.CompactRange()
+    created: dict[int, tuple[int, bytes]] = {}
+    parts: dict[int, list[bytes]] = {}
+    wanted = iter(sorted(checkpoint_sizes))
+    next_size = next(wanted, None)
+    for i in range(checked):
+        for level, index, h in local.append(result.leaves[32 * i : 32 * i + 32]):
+            index += start >> level
+            created[store.node_key(level, index)] = (index << level, h)
+        while next_size is not None and next_size <= start + local.size:
+            if next_size == start + local.size:
+                parts[next_size] = list(local.hashes)
+            next_size = next(wanted, None)
+    return ChunkSummary(
+        start,
+        checked,
+        result.first_prev,
+        result.last_hash,
+        list(local.hashes),
+        parts,
+        _first_bad_node(engine, start, start + checked, created),
+        result.error,
+    )
 
 
-def _chunks(url: str, size: int, schedule: KeySchedule, workers: int) -> Iterator[ChunkResult]:
-    jobs = [(url, s, min(s + CHUNK, size), schedule) for s in range(0, size, CHUNK)]
+def _first_bad_node(
+    engine: Engine, start: int, end: int, created: dict[int, tuple[int, bytes]]
+) -> int | None:
+    """First leaf of the leftmost node in `created` that storage lacks or holds otherwise."""
+    if not created:
+        return None
+    stored = store.read_node_range_outside_transaction(
+        engine, *store.nodes_completed_by(start, end)
+    )
+    bad = [first for key, (first, h) in created.items() if stored.get(key) != h]
+    return min(bad) if bad else None
+
+
+def _chunks(
+    url: str, size: int, schedule: KeySchedule, workers: int, checkpoint_sizes: Sequence[int]
+) -> Iterator[ChunkSummary]:
+    jobs = []
+    for s in range(0, size, CHUNK):
+        e = min(s + CHUNK, size)
+        jobs.append((url, s, e, schedule, [c for c in checkpoint_sizes if s < c <= e]))
     if workers <= 1 or len(jobs) <= 1:
         yield from map(_check_chunk, jobs)
         return
@@ -196,17 +252,26 @@ def _verify(
     pending = {s: (r, n) for s, r, n in checkpoints}
     tree = merkle.CompactRange()
     last_hash = GENESIS_PREV
-    for chunk in _chunks(url, size, schedule, workers):
+    for chunk in _chunks(url, size, schedule, workers, sorted(pending)):
         if chunk.start > 0 and chunk.first_prev and chunk.first_prev != last_hash:
             raise VerificationError(chunk.start, "hash link to the previous entry is broken")
+        for cp_size, chunk_part in sorted(chunk.checkpoint_parts.items()):
+            root = merkle.fold(tree.hashes + chunk_part)
+            _check_checkpoint(schedule, cp_size, root, *pending.pop(cp_size))
+            report.checkpoints_checked += 1
+        # Join the chunk's subtrees; nodes above the chunk's own levels are checked here.
         created: dict[int, tuple[int, bytes]] = {}
-        for i in range(0, len(chunk.leaves), 32):
-            for level, index, h in tree.append(chunk.leaves[i : i + 32]):
-                created[store.node_key(level, index)] = (index << level, h)
-            if tree.size in pending:
-                _check_checkpoint(schedule, tree, *pending.pop(tree.size))
-                report.checkpoints_checked += 1
-        _check_stored_nodes(engine, chunk.start, tree.size, created)
+        offset = chunk.start
+        for h in chunk.subtrees:
+            level = _subtree_level(offset, chunk.start + chunk.checked)
+            for lvl, index, node in tree.append_subtree(level, h)[1:]:
+                created[store.node_key(lvl, index)] = (index << lvl, node)
+            offset += 1 << level
+        bad = [chunk.bad_node] if chunk.bad_node is not None else []
+        stored = store.read_nodes_outside_transaction(engine, list(created))
+        bad += [first for key, (first, h) in created.items() if stored.get(key) != h]
+        if bad:
+            raise VerificationError(min(bad), "stored tree node does not match the entries")
         report.entries_checked = tree.size
         if progress:
             progress(tree.size)
@@ -219,43 +284,20 @@ def _verify(
         raise VerificationError(size - 1, "head's last hash does not match the last entry")
 
 
-def _check_stored_nodes(
-    engine: Engine, start: int, end: int, created: dict[int, tuple[int, bytes]]
-) -> None:
-    """Compare every tree node completed by leaves [start, end) with the stored one."""
-    if not created:
-        return
-    stored: dict[int, bytes] = {}
-    nt = store.node_table
-    with engine.connect() as conn:
-        for level in range((end - 1).bit_length() + 1):
-            # Nodes at `level` completed by these leaves: (i + 1) << level - 1 in [start, end).
-            low = ((start + (1 << level)) >> level) - 1
-            high = (end >> level) - 1
-            if high < low:
-                continue
-            rows = conn.execute(
-                select(nt.c.id, nt.c.hash).where(
-                    nt.c.id >= store.node_key(level, low), nt.c.id <= store.node_key(level, high)
-                )
-            )
-            stored.update((int(i), bytes(h)) for i, h in rows)
-    bad = [first for key, (first, h) in created.items() if stored.get(key) != h]
-    if bad:
-        raise VerificationError(min(bad), "stored tree node does not match the entries")
+def _subtree_level(start: int, end: int) -> int:
+    """Level of the first perfect subtree in the decomposition of [start, end)."""
+    return merkle.perfect_subtrees(start, end)[0][0]
 
 
 def _check_checkpoint(
-    schedule: KeySchedule, tree: merkle.CompactRange, root: bytes, note: str
+    schedule: KeySchedule, size: int, expected: bytes, root: bytes, note: str
 ) -> None:
-    size = tree.size
     _, public = schedule.key_for(size)
     try:
         opened = verify_note(note, parse_vkey(format_vkey(schedule.origin, public)))
         cp = parse_checkpoint(opened.text)
     except (LedgerError, ValueError) as exc:
         raise VerificationError(size, f"checkpoint at size {size} does not verify: {exc}") from None
-    expected = tree.root()
     if cp.size != size or cp.root != expected or root != expected:
         raise VerificationError(
             size, f"checkpoint at size {size} does not match the entries (truncated or rewritten)"

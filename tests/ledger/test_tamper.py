@@ -264,7 +264,7 @@ def _truncate(log: Log, keep: int) -> None:
     with log.engine.connect() as conn:
         ids = conn.execute(select(store.node_table.c.id)).scalars().all()
     for node_id in ids:
-        level, index = node_id >> store.NODE_ID_SHIFT, node_id & ((1 << store.NODE_ID_SHIFT) - 1)
+        level, index = store.node_position(node_id)
         if (index + 1) << level > keep:
             log.sql("DELETE FROM ledger_node WHERE id = :i", i=node_id)
 
