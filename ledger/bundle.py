@@ -147,7 +147,7 @@ def _verify_bundle(bundle: Any, verifier: NoteVerifier) -> BundleReport:
     result = check_entries(rows, start, schedule, None)
     if result.error is not None:
         raise result.error
-    leaves = [result.leaves[i : i + 32] for i in range(0, len(result.leaves), 32)]
+    leaves = result.leaves
     proof = [base64.b64decode(h, validate=True) for h in bundle["range_proof"]]
     try:
         root = merkle.root_from_range(start, cp.size, leaves, proof)

@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from nacl.signing import SigningKey
 
@@ -160,8 +160,7 @@ def entry_from_json(obj: Any, body: bytes | None = None) -> Entry:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EntryLinks:
+class EntryLinks(NamedTuple):
     """What verification needs from an entry, read without parsing the payload."""
 
     seq: int
@@ -207,7 +206,7 @@ def read_links(body: bytes) -> EntryLinks:
         kid=body[8:kid_end].decode("ascii", "replace"),
         prev=prev.decode("ascii"),
         signature=signature,
-        message=SIGNING_CONTEXT + body[:sig_member] + body[sig_end + 1 :],
+        message=b"".join((SIGNING_CONTEXT, body[:sig_member], body[sig_end + 1 :])),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import bisect
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,11 @@ class KeySchedule:
         if i < 0:
             raise VerificationError(seq, "no signing key is known for this position")
         return self.kids[i], self.public_keys[i]
+
+    def next_start(self, seq: int) -> int | float:
+        """The first position after `seq` where another key takes over (inf if none)."""
+        i = bisect.bisect_right(self.starts, seq)
+        return self.starts[i] if i < len(self.starts) else math.inf
 
     def as_list(self) -> list[dict[str, object]]:
         return [

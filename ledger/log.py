@@ -17,7 +17,7 @@ from nacl.signing import SigningKey
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger import keys, merkle, store
+from ledger import keys, merkle, rows, store
 from ledger.canonical import canonical_json
 from ledger.checkpoint import (
     Checkpoint,
@@ -47,21 +47,31 @@ class _Tip:
 class LedgerTransaction:
     """Appends made inside one database transaction; see `Ledger.transaction`."""
 
-    def __init__(self, ledger: Ledger, conn: Connection, tip: _Tip) -> None:
+    def __init__(
+        self, ledger: Ledger, driver: rows.Driver, tip: _Tip, conn: Connection | None = None
+    ) -> None:
         self.ledger = ledger
-        self.connection = conn
+        self._conn = conn
+        self._driver = driver
         self._tip = tip
         self._key = ledger.signer
         self._kid = tip.kid
         self._entries: list[tuple[int, str, bytes, bytes]] = []
         self._nodes: list[tuple[int, bytes]] = []
-        self._keys: list[dict[str, Any]] = []
+        self._keys: list[tuple[str, bytes, int]] = []
         # One timestamp for the whole transaction: the moment it took the append lock.
         self._ts = utc_now()
 
     @property
     def size(self) -> int:
         return self._tip.size
+
+    @property
+    def connection(self) -> Connection:
+        """The SQLAlchemy connection of the transaction, for the caller's own writes."""
+        if self._conn is None:
+            raise LedgerError("this transaction has no SQLAlchemy connection; use transaction()")
+        return self._conn
 
     def append(self, payload_type: str, payload: Any) -> Entry:
         tip = self._tip
@@ -73,7 +83,7 @@ class LedgerTransaction:
         digest = entry.hash
         self._entries.append((entry.seq, entry.type, digest, entry.body))
         for level, index, h in tip.tree.append(merkle.leaf_hash(entry.body)):
-            self._nodes.append((store.node_key(level, index), h))
+            self._nodes.append((rows.node_key(level, index), h))
         tip.size += 1
         tip.last_hash = digest.hex()
         return entry
@@ -94,15 +104,14 @@ class LedgerTransaction:
         )
         self._key = new_key
         self._kid = self._tip.kid = new_kid
-        self._keys.append({"kid": new_kid, "public_key": new_public, "from_seq": entry.seq + 1})
+        self._keys.append((new_kid, new_public, entry.seq + 1))
         return entry
 
     def _flush(self) -> None:
-        conn = self.connection
         if self._keys:
-            conn.execute(insert(store.key_table), self._keys)
+            rows.insert_keys(self._driver, self._keys)
         head = (self._tip.size, self._tip.last_hash, self._tip.kid)
-        store.commit_append(conn, self._entries, self._nodes, head)
+        rows.commit_append(self._driver, self._entries, self._nodes, head)
 
 
 def rotation_statement(seq: int, prev: str, old_kid: str, new_public_key_b64: str) -> bytes:
@@ -140,14 +149,15 @@ class Ledger:
         kid = keys.public_key_id(public)
         try:
             with store.write_transaction(self.engine) as conn:
-                if store.lock_head(conn) is not None:
+                driver = rows.of(conn)
+                if rows.lock_head(driver) is not None:
                     return
                 conn.execute(
                     insert(store.head_table).values(id=1, size=0, last_hash=GENESIS_PREV, kid=kid)
                 )
                 conn.execute(insert(store.key_table).values(kid=kid, public_key=public, from_seq=0))
                 tx = LedgerTransaction(
-                    self, conn, _Tip(0, GENESIS_PREV, kid, merkle.CompactRange())
+                    self, driver, _Tip(0, GENESIS_PREV, kid, merkle.CompactRange())
                 )
                 tx.append(
                     GENESIS_TYPE,
@@ -161,8 +171,8 @@ class Ledger:
         except IntegrityError:
             return  # another process created the genesis entry first
 
-    def _load_tip(self, conn: Connection) -> _Tip:
-        row = store.lock_head(conn)
+    def _load_tip(self, driver: rows.Driver) -> _Tip:
+        row = rows.lock_head(driver)
         if row is None:
             raise LedgerError("the ledger has no head row (not initialised)")
         size, last_hash, kid = row
@@ -170,7 +180,7 @@ class Ledger:
         if cached is not None and cached.size == size and cached.last_hash == last_hash:
             return cached
         ids = merkle.CompactRange.nodes_for(size)
-        nodes = self._read_nodes(conn, ids)
+        nodes = self._read_nodes(driver, ids)
         tree = merkle.CompactRange(size, [nodes[n] for n in ids])
         return _Tip(size, last_hash, kid, tree)
 
@@ -178,32 +188,41 @@ class Ledger:
     def transaction(self) -> Iterator[LedgerTransaction]:
         """Append entries atomically with the caller's own writes on `tx.connection`."""
         with self._lock, store.write_transaction(self.engine) as conn:
-            tip = self._load_tip(conn)
-            if tip.kid != keys.public_key_id(bytes(self.signer.verify_key)):
-                raise NotAllowed("this node's key is not the ledger's current signing key")
-            work = _Tip(
-                tip.size,
-                tip.last_hash,
-                tip.kid,
-                merkle.CompactRange(tip.tree.size, list(tip.tree.hashes)),
-            )
-            tx = LedgerTransaction(self, conn, work)
-            self._tip = None  # until this commits, the cache may be stale
+            tx = self._begin(rows.of(conn), conn)
             yield tx
-            tx._flush()
-        self._tip = work
+            self._commit(tx)
+
+    @contextmanager
+    def _append_only(self) -> Iterator[LedgerTransaction]:
+        """Like `transaction`, on a bare driver connection: appends that write nothing else."""
+        with self._lock, rows.append_transaction(self.engine) as driver:
+            tx = self._begin(driver, None)
+            yield tx
+            self._commit(tx)
+
+    def _begin(self, driver: rows.Driver, conn: Connection | None) -> LedgerTransaction:
+        tip = self._load_tip(driver)
+        if tip.kid != keys.public_key_id(bytes(self.signer.verify_key)):
+            raise NotAllowed("this node's key is not the ledger's current signing key")
+        tree = merkle.CompactRange(tip.tree.size, list(tip.tree.hashes))
+        self._tip = None  # until this commits, the cache may be stale
+        return LedgerTransaction(self, driver, _Tip(tip.size, tip.last_hash, tip.kid, tree), conn)
+
+    def _commit(self, tx: LedgerTransaction) -> None:
+        tx._flush()
+        self._tip = tx._tip
         self.signer = tx._key
 
     def append(self, payload_type: str, payload: Any) -> Entry:
-        with self.transaction() as tx:
+        with self._append_only() as tx:
             return tx.append(payload_type, payload)
 
     def append_many(self, items: Iterable[tuple[str, Any]]) -> list[Entry]:
-        with self.transaction() as tx:
+        with self._append_only() as tx:
             return tx.append_many(items)
 
     def rotate_key(self, new_key: SigningKey) -> Entry:
-        with self.transaction() as tx:
+        with self._append_only() as tx:
             return tx.rotate_key(new_key)
 
     # -- reading ---------------------------------------------------------------
@@ -258,11 +277,13 @@ class Ledger:
     # -- tree and proofs -------------------------------------------------------
 
     @staticmethod
-    def _read_nodes(conn: Connection, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+    def _read_nodes(
+        driver: rows.Driver, ids: Sequence[merkle.NodeId]
+    ) -> dict[merkle.NodeId, bytes]:
         if not ids:
             return {}
-        wanted = {store.node_key(level, index): (level, index) for level, index in ids}
-        found = {wanted[key]: h for key, h in store.read_nodes(conn, list(wanted)).items()}
+        wanted = {rows.node_key(level, index): (level, index) for level, index in ids}
+        found = {wanted[key]: h for key, h in rows.read_nodes(driver, list(wanted)).items()}
         if len(found) != len(wanted):
             missing = sorted(set(wanted.values()) - set(found))
             raise LedgerError(f"tree nodes missing from storage: {missing[:4]}")
@@ -271,16 +292,16 @@ class Ledger:
     def _hash_ranges(self, ranges: list[tuple[int, int]], size: int) -> list[bytes]:
         if size > self._known_size:
             with self.engine.connect() as conn:
-                self._known_size = store.head_size(conn)
+                self._known_size = rows.head_size(rows.of(conn))
             if not 0 <= size <= self._known_size:
                 raise InvalidInput(f"tree size {size} is outside 0..{self._known_size}")
-        plan = [[store.node_key(*n) for n in merkle.perfect_subtrees(s, e)] for s, e in ranges]
+        plan = [[rows.node_key(*n) for n in merkle.perfect_subtrees(s, e)] for s, e in ranges]
         wanted = [key for keys in plan for key in keys]
-        found = store.read_nodes_outside_transaction(self.engine, wanted)
+        found = rows.read_nodes_outside_transaction(self.engine, wanted)
         try:
             return [merkle.fold([found[key] for key in keys]) for keys in plan]
         except KeyError:
-            missing = sorted(store.node_position(k) for k in set(wanted) - set(found))
+            missing = sorted(rows.node_position(k) for k in set(wanted) - set(found))
             raise LedgerError(f"tree nodes missing from storage: {missing[:4]}") from None
 
     def root(self, size: int) -> bytes:
@@ -321,7 +342,7 @@ class Ledger:
             if note is not None:
                 return note
             ids = merkle.perfect_subtrees(0, size) if size else []
-            nodes = self._read_nodes(conn, ids)
+            nodes = self._read_nodes(rows.of(conn), ids)
         root = merkle.fold([nodes[n] for n in ids])
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.origin, self.signer)
         try:

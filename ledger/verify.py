@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select
 
-from ledger import keys, merkle, store
+from ledger import keys, merkle, rows, store
 from ledger.checkpoint import parse_checkpoint
 from ledger.entry import GENESIS_PREV, read_links
 from ledger.errors import InvalidInput, LedgerError, VerificationError
@@ -33,7 +33,7 @@ class ChunkResult:
     start: int
     first_prev: str
     last_hash: str
-    leaves: bytes
+    leaves: list[bytes]  # leaf hashes of the entries that checked, in order
     error: VerificationError | None = None
 
 
@@ -73,10 +73,12 @@ def check_entries(
 
     `stored_hashes`, when given, are the hash column of the same rows, checked too.
     """
-    leaves = bytearray()
+    leaves: list[bytes] = []
     last = prev or ""
     first_prev = ""
     expected = start
+    sha256, verify, key_for = hashlib.sha256, keys.verify, schedule.key_for
+    kid, public, key_until = "", b"", -1
     for seq, body in rows:
         try:
             if seq != expected:
@@ -90,23 +92,25 @@ def check_entries(
                 raise VerificationError(seq, "first entry does not start the chain")
             if last and links.prev != last:
                 raise VerificationError(seq, "hash link to the previous entry is broken")
-            kid, public = schedule.key_for(seq)
+            if seq >= key_until:  # the key changes only at rotations: look it up then
+                kid, public = key_for(seq)
+                key_until = schedule.next_start(seq)
             if links.kid != kid:
                 raise VerificationError(seq, f"signed by key {links.kid}, expected {kid}")
-            if not keys.verify(public, links.message, links.signature):
+            if not verify(public, links.message, links.signature):
                 raise VerificationError(seq, "entry signature does not verify")
-            digest = hashlib.sha256(body).digest()
+            digest = sha256(body).digest()
             if stored_hashes is not None and stored_hashes[seq - start] != digest:
                 raise VerificationError(seq, "stored entry hash does not match its bytes")
         except InvalidInput as exc:
             err = VerificationError(seq, f"entry bytes are malformed: {exc}")
-            return ChunkResult(start, first_prev, last, bytes(leaves), err)
+            return ChunkResult(start, first_prev, last, leaves, err)
         except VerificationError as err:
-            return ChunkResult(start, first_prev, last, bytes(leaves), err)
+            return ChunkResult(start, first_prev, last, leaves, err)
         last = digest.hex()
-        leaves += merkle.leaf_hash(body)
+        leaves.append(sha256(merkle.LEAF_PREFIX + body).digest())
         expected += 1
-    return ChunkResult(start, first_prev, last, bytes(leaves))
+    return ChunkResult(start, first_prev, last, leaves)
 
 
 @dataclass
@@ -143,52 +147,61 @@ def _check_chunk(args: tuple[str, int, int, KeySchedule, list[int]]) -> ChunkSum
     """
     url, start, end, schedule, checkpoint_sizes = args
     engine = _engine_for(url)
-    rows = store.read_entries_outside_transaction(engine, start, end)
+    stored = rows.read_entries_outside_transaction(engine, start, end)
     result = check_entries(
-        [(seq, body) for seq, body, _ in rows],
+        [(seq, body) for seq, body, _ in stored],
         start,
         schedule,
         None,
-        stored_hashes=[digest for _, _, digest in rows],
+        stored_hashes=[digest for _, _, digest in stored],
     )
-    checked = len(result.leaves) // 32
+    checked = len(result.leaves)
     if result.error is None and start + checked < end:
         result.error = VerificationError(start + checked, "entry is missing")
-    local = merkle.CompactRange()
-    created: dict[int, tuple[int, bytes]] = {}
-    parts: dict[int, list[bytes]] = {}
-    wanted = iter(sorted(checkpoint_sizes))
-    next_size = next(wanted, None)
-    for i in range(checked):
-        for level, index, h in local.append(result.leaves[32 * i : 32 * i + 32]):
-            index += start >> level
-            created[store.node_key(level, index)] = (index << level, h)
-        while next_size is not None and next_size <= start + local.size:
-            if next_size == start + local.size:
-                parts[next_size] = list(local.hashes)
-            next_size = next(wanted, None)
+    levels = _levels(result.leaves)
+
+    def subtrees(size: int) -> list[bytes]:
+        """Perfect subtree hashes of leaves [start, size), largest first."""
+        ranges = merkle.perfect_subtrees(start, size) if size > start else []
+        return [levels[level][index - (start >> level)] for level, index in ranges]
+
     return ChunkSummary(
         start,
         checked,
         result.first_prev,
         result.last_hash,
-        list(local.hashes),
-        parts,
-        _first_bad_node(engine, start, start + checked, created),
+        subtrees(start + checked),
+        {size: subtrees(size) for size in checkpoint_sizes if size <= start + checked},
+        _first_bad_node(engine, start, levels),
         result.error,
     )
 
 
-def _first_bad_node(
-    engine: Engine, start: int, end: int, created: dict[int, tuple[int, bytes]]
-) -> int | None:
-    """First leaf of the leftmost node in `created` that storage lacks or holds otherwise."""
-    if not created:
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every perfect subtree over `leaves`, level by level: [leaves, pairs, quads, ...]."""
+    levels = [leaves]
+    node = merkle.node_hash
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([node(a, b) for a, b in zip(below[0::2], below[1::2], strict=False)])
+    return levels
+
+
+def _first_bad_node(engine: Engine, start: int, levels: list[list[bytes]]) -> int | None:
+    """First leaf of the leftmost node of `levels` that storage lacks or holds otherwise."""
+    if not levels[0]:
         return None
-    stored = store.read_node_range_outside_transaction(
-        engine, *store.nodes_completed_by(start, end)
-    )
-    bad = [first for key, (first, h) in created.items() if stored.get(key) != h]
+    low, high = rows.nodes_completed_by(start, start + len(levels[0]))
+    found = rows.read_node_levels_outside_transaction(engine, low, high, len(levels) - 1)
+    if [h for _, h in found] == [h for level in levels for h in level]:
+        return None  # the usual case, compared in one go
+    stored = dict(found)
+    bad = [
+        index << level
+        for level, hashes in enumerate(levels)
+        for index, h in enumerate(hashes, start >> level)
+        if stored.get(rows.node_key(level, index)) != h
+    ]
     return min(bad) if bad else None
 
 
@@ -265,10 +278,10 @@ def _verify(
         for h in chunk.subtrees:
             level = _subtree_level(offset, chunk.start + chunk.checked)
             for lvl, index, node in tree.append_subtree(level, h)[1:]:
-                created[store.node_key(lvl, index)] = (index << lvl, node)
+                created[rows.node_key(lvl, index)] = (index << lvl, node)
             offset += 1 << level
         bad = [chunk.bad_node] if chunk.bad_node is not None else []
-        stored = store.read_nodes_outside_transaction(engine, list(created))
+        stored = rows.read_nodes_outside_transaction(engine, list(created))
         bad += [first for key, (first, h) in created.items() if stored.get(key) != h]
         if bad:
             raise VerificationError(min(bad), "stored tree node does not match the entries")

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from connector.cli import app as cli_app
 from connector.node import init_node
-from ledger import keys, merkle, store
+from ledger import keys, merkle, rows, store
 from ledger.canonical import canonical_json
 from ledger.checkpoint import (
     Checkpoint,
@@ -264,7 +264,7 @@ def _truncate(log: Log, keep: int) -> None:
     with log.engine.connect() as conn:
         ids = conn.execute(select(store.node_table.c.id)).scalars().all()
     for node_id in ids:
-        level, index = store.node_position(node_id)
+        level, index = rows.node_position(node_id)
         if (index + 1) << level > keep:
             log.sql("DELETE FROM ledger_node WHERE id = :i", i=node_id)
 
@@ -313,13 +313,13 @@ def test_tamper_a_tree_node(log: Log, level: int, index: int):
     log.sql(
         "UPDATE ledger_node SET hash = :h WHERE id = :i",
         h=b"\x05" * 32,
-        i=store.node_key(level, index),
+        i=rows.node_key(level, index),
     )
     log.expect_failure(set(range(index << level, (index + 1) << level)), "node")
 
 
 def test_delete_a_tree_node(log: Log):
-    log.sql("DELETE FROM ledger_node WHERE id = :i", i=store.node_key(1, 4))
+    log.sql("DELETE FROM ledger_node WHERE id = :i", i=rows.node_key(1, 4))
     log.expect_failure({8, 9}, "node")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ledger import keys, store, verify
+from ledger import keys, rows, store, verify
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log import Ledger
 
@@ -61,7 +61,7 @@ def test_a_wrong_node_at_any_level_is_found(ledger: Ledger, workers: int, level,
         ledger,
         "UPDATE ledger_node SET hash = :h WHERE id = :i",
         h=b"\x07" * 32,
-        i=store.node_key(level, index),
+        i=rows.node_key(level, index),
     )
     report = run(ledger, workers)
     assert not report.ok
@@ -70,7 +70,7 @@ def test_a_wrong_node_at_any_level_is_found(ledger: Ledger, workers: int, level,
 
 
 def test_a_missing_node_above_the_chunks_is_found(ledger: Ledger):
-    sql(ledger, "DELETE FROM ledger_node WHERE id = :i", i=store.node_key(3, 2))
+    sql(ledger, "DELETE FROM ledger_node WHERE id = :i", i=rows.node_key(3, 2))
     report = run(ledger, 2)
     assert not report.ok and report.error.seq in range(16, 24)
 
