@@ -1,7 +1,7 @@
 """Bench EPCIS capture (HTTP, documents of 100 events) against raw ledger appends, and trace
 latency (p50/p99, depth 10) on a large event graph built through the capture service.
 
-Run: .venv/bin/python bench/events.py [--graph-events N] [--quick] [--no-write]
+Run: .venv/bin/python bench/events.py [--graph-events N] [--quick] [--capture-only] [--no-write]
 """
 
 from __future__ import annotations
@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--capture-events", type=int, default=3_000)
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--no-write", action="store_true", help="do not append to the docs")
+    parser.add_argument(
+        "--capture-only", action="store_true", help="skip the trace section (not written)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.graph_events, args.capture_events, args.samples = 2_400, 500, 50
@@ -192,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report.section("1. Capture over HTTP vs raw ledger append")
         bench_capture(report, workdir, args.capture_events)
-        report.section("2. Trace latency")
-        bench_trace(report, workdir, args.graph_events, args.samples)
+        if not args.capture_only:
+            report.section("2. Trace latency")
+            bench_trace(report, workdir, args.graph_events, args.samples)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report.facts = {
@@ -210,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         "9 transformations), in process on the node's SQLite database, no partner hops.",
     ]
     print(report.summary())
-    if not args.no_write and not args.quick:
+    if not (args.no_write or args.quick or args.capture_only):
         print(f"\nappended to {report.append_to()}")
     return 0
 

@@ -19,7 +19,7 @@ import re
 from urllib.parse import quote, unquote
 
 from identifiers.digital_link import DigitalLink
-from identifiers.epc import from_epc_urn
+from identifiers.epc import common_urn_uri, from_epc_urn
 from identifiers.errors import InvalidGs1, InvalidHandle, InvalidIdentifier
 from identifiers.handle import Handle, parse_handle_reference
 
@@ -33,7 +33,7 @@ def canonical_object_id(name: str) -> str:
         raise InvalidIdentifier("an object name must be a non-empty string")
     lowered = name[:8].lower()
     if lowered.startswith("urn:epc:"):
-        return from_epc_urn(name).without_attributes().uri()
+        return common_urn_uri(name) or from_epc_urn(name).without_attributes().uri()
     if name.startswith("("):
         return DigitalLink.from_element_string(name).without_attributes().uri()
     if lowered.startswith(("http://", "https://")) or name.startswith("/"):

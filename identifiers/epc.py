@@ -17,7 +17,16 @@ from __future__ import annotations
 
 import re
 
-from identifiers.digital_link import GLN, GLN_EXTENSION, GTIN, LOT, SERIAL, SSCC, DigitalLink
+from identifiers.digital_link import (
+    DEFAULT_BASE,
+    GLN,
+    GLN_EXTENSION,
+    GTIN,
+    LOT,
+    SERIAL,
+    SSCC,
+    DigitalLink,
+)
 from identifiers.errors import InvalidGs1
 from identifiers.gs1_ai import check_digit
 
@@ -80,6 +89,43 @@ def _split(urn: str, header: str, parts: int, may_be_empty: int | None = None) -
     if len(fields) != parts or not all(f for n, f in enumerate(fields) if n != may_be_empty):
         raise InvalidGs1(f"EPC URN {urn!r} must have {parts} non-empty dot-separated parts")
     return fields
+
+
+# The form most URNs are written in: lower-case header, ASCII digits, and a serial, lot or
+# extension whose characters are GS1-valid and URI-unreserved as they stand, so it needs no
+# %-decoding, no validation beyond the pattern and no escaping in the Digital Link.
+_PLAIN = r"[-.0-9A-Z_a-z]{1,20}"
+# header -> (pattern after it, digits of company prefix + reference, key path, qualifier path)
+_COMMON: dict[str, tuple[re.Pattern[str], int, str, str]] = {
+    SGTIN: (re.compile(rf"([0-9]{{6,12}})\.([0-9]+)\.({_PLAIN})"), 13, "/01/", "/21/"),
+    LGTIN: (re.compile(rf"([0-9]{{6,12}})\.([0-9]+)\.({_PLAIN})"), 13, "/01/", "/10/"),
+    SSCC_URN: (re.compile(r"([0-9]{6,12})\.([0-9]+)()"), 17, "/00/", ""),
+    SGLN: (re.compile(rf"([0-9]{{6,12}})\.([0-9]*)\.({_PLAIN})"), 12, "/414/", "/254/"),
+}
+
+
+def common_urn_uri(urn: str) -> str | None:
+    """`from_epc_urn(urn).uri()` computed directly for a URN in the common form (see
+    `_COMMON`), without building and re-validating a DigitalLink; None for any other string,
+    which the caller then gives to `from_epc_urn`."""
+    header = next((h for h in _COMMON if urn.startswith(h)), None)
+    if header is None:
+        return None
+    pattern, total, key_path, qualifier_path = _COMMON[header]
+    match = pattern.fullmatch(urn, len(header))
+    if match is None:
+        return None
+    company, reference, rest = match.groups()
+    if len(company) + len(reference) != total:
+        return None
+    if header == SGLN:
+        payload = company + reference
+        if rest == "0":  # SGLN's "no extension"
+            rest = ""
+    else:
+        payload = reference[0] + company + reference[1:]
+    qualifier = f"{qualifier_path}{rest}" if rest else ""
+    return f"{DEFAULT_BASE}{key_path}{payload}{check_digit(payload)}{qualifier}"
 
 
 def from_epc_urn(urn: str) -> DigitalLink:

@@ -148,18 +148,23 @@ def lookup_ai(ai: str) -> ApplicationIdentifier:
     return entry
 
 
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # isdigit alone accepts other scripts' digits
+
+
 def check_digit(payload: str) -> int:
     """The GS1 mod-10 check digit for `payload` (the digits before the check digit)."""
-    if not payload or not set(payload) <= DIGITS:
+    if not _ascii_digits(payload):
         raise InvalidGs1(f"check digit payload must be digits, got {payload!r}")
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
-    return (10 - total % 10) % 10
+    # Weight 3 on the last digit and every second one before it, weight 1 on the others.
+    total = 3 * sum(map(int, payload[::-2])) + sum(map(int, payload[-2::-2]))
+    return -total % 10
 
 
 def has_valid_check_digit(number: str) -> bool:
     """True for a digit string (GTIN-8/12/13/14, SSCC, GLN, ...) whose last digit checks."""
     return (
-        len(number) >= 2 and set(number) <= DIGITS and check_digit(number[:-1]) == int(number[-1])
+        len(number) >= 2 and _ascii_digits(number) and check_digit(number[:-1]) == int(number[-1])
     )
 
 

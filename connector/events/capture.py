@@ -103,49 +103,63 @@ def capture_document(
 
 def _known_hashes(conn: Connection, hashes: list[str]) -> dict[str, tuple[str, int]]:
     found: dict[str, tuple[str, int]] = {}
-    t = event_table.c
+    mark = _mark(conn)
     for start in range(0, len(hashes), 500):
-        rows = conn.execute(
-            select(t.event_hash, t.event_id, t.seq).where(
-                t.event_hash.in_(hashes[start : start + 500])
-            )
+        chunk = hashes[start : start + 500]
+        rows = conn.exec_driver_sql(
+            "SELECT event_hash, event_id, seq FROM epcis_event "
+            f"WHERE event_hash IN ({', '.join([mark] * len(chunk))})",
+            tuple(chunk),
         )
-        found.update({r.event_hash: (r.event_id, int(r.seq)) for r in rows})
+        found.update({h: (event_id, int(seq)) for h, event_id, seq in rows})
     return found
+
+
+# The index rows are plain tuples written with the driver's executemany: per row, SQLAlchemy's
+# statement and parameter handling would cost more than SQLite's insert itself.
+_EVENT_COLUMNS = (
+    "seq", "event_hash", "event_id", "event_type", "event_time", "action", "biz_step",
+    "disposition", "read_point", "biz_location", "kid",
+)  # fmt: skip
+_OBJECT_COLUMNS = ("object_id", "seq", "role")
+_PARTY_COLUMNS = ("seq", "kind", "sd_type", "value")
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if rows:
+        marks = ", ".join([_mark(conn)] * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
 class _IndexRows:
     """The index rows of a document's events, written together (one executemany per table)."""
 
     def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.objects: list[dict[str, Any]] = []
-        self.parties: list[dict[str, Any]] = []
+        self.events: list[tuple] = []
+        self.objects: list[tuple[str, int, str]] = []
+        self.parties: list[tuple[int, str, str, str]] = []
         self.links: list[tuple[str, str, str | None, int, int]] = []
 
     def add(self, event: EPCISEvent, event_id: str, seq: int, kid: str) -> None:
         self.events.append(
-            {
-                "seq": seq,
-                "event_hash": event.event_id,
-                "event_id": event_id,
-                "event_type": event.event_type,
-                "event_time": micros(event.event_time),
-                "action": event.action,
-                "biz_step": event.biz_step,
-                "disposition": event.disposition,
-                "read_point": event.read_point,
-                "biz_location": event.biz_location,
-                "kid": kid,
-            }
-        )
+            (
+                seq, event.event_id, event_id, event.event_type, micros(event.event_time),
+                event.action, event.biz_step, event.disposition, event.read_point,
+                event.biz_location, kid,
+            )
+        )  # fmt: skip
         objects = dict.fromkeys((unify(ref.object_id), ref.role) for ref in event.objects())
-        self.objects += [{"object_id": o, "seq": seq, "role": r} for o, r in objects]
-        parties = dict.fromkeys(
-            [("source", s.type, s.value) for s in event.sources]
-            + [("destination", d.type, d.value) for d in event.destinations]
-        )
-        self.parties += [{"seq": seq, "kind": k, "sd_type": t, "value": v} for k, t, v in parties]
+        self.objects += [(o, seq, r) for o, r in objects]
+        if event.sources or event.destinations:
+            parties = dict.fromkeys(
+                [("source", s.type, s.value) for s in event.sources]
+                + [("destination", d.type, d.value) for d in event.destinations]
+            )
+            self.parties += [(seq, k, t, v) for k, t, v in parties]
         if getattr(event, "parent_id", None):  # only events with a parent state containment
             self.links += [
                 (unify(link.source), unify(link.target), link.action, micros(link.time), seq)
@@ -154,13 +168,9 @@ class _IndexRows:
             ]
 
     def flush(self, conn: Connection) -> None:
-        for table, rows in (
-            (event_table, self.events),
-            (object_table, self.objects),
-            (party_table, self.parties),
-        ):
-            if rows:
-                conn.execute(insert(table), rows)
+        _insert_rows(conn, event_table.name, _EVENT_COLUMNS, self.events)
+        _insert_rows(conn, object_table.name, _OBJECT_COLUMNS, self.objects)
+        _insert_rows(conn, party_table.name, _PARTY_COLUMNS, self.parties)
         if self.links:
             _Containment.load(conn, {(p, c) for p, c, *_ in self.links}).apply(conn, self.links)
 

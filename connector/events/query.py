@@ -228,11 +228,10 @@ def event_by_id(node: Node, event_id: str, caller: Caller) -> StoredEvent:
     """The event whose Event Hash ID or declared eventID is `event_id` (earliest if several)."""
     e = event_table.c
     with store.read_transaction(node.engine) as conn:
+        # The second condition repeats the declared-id index's own, so that index serves it.
+        declared = (e.event_id == event_id) & (e.event_id != e.event_hash)
         seq = conn.execute(
-            select(e.seq)
-            .where((e.event_hash == event_id) | (e.event_id == event_id))
-            .order_by(e.seq)
-            .limit(1)
+            select(e.seq).where((e.event_hash == event_id) | declared).order_by(e.seq).limit(1)
         ).scalar()
         events = load_events(conn, [int(seq)]) if seq is not None else []
     if not events or not may_read(caller, events[0]):

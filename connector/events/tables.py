@@ -6,8 +6,10 @@ transaction, so a query or a trace never parses entries. Times are UTC epoch mic
 
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import BigInteger, Column, Field, SQLModel
+
+from ledger.store import row_key_column
 
 OPEN_START = -(1 << 62)
 """Start of a containment interval whose ADD was never seen (packed elsewhere)."""
@@ -15,28 +17,50 @@ OPEN_END = 1 << 62
 """End of a containment interval that is still open (not yet unpacked)."""
 
 
+def _partial_index(name: str, column: str, condition: str) -> Index:
+    """An index of the rows where `condition` holds (SQLite and PostgreSQL both have them)."""
+    return Index(name, column, sqlite_where=text(condition), postgresql_where=text(condition))
+
+
 class EpcisEvent(SQLModel, table=True):
-    """One captured event: its ledger entry and the fields queries filter on."""
+    """One captured event: its ledger entry and the fields queries filter on.
+
+    Every query parameter has an index. Optional fields are indexed only where they are set
+    (a query compares them with a value, which never matches NULL), and `event_id` only
+    where it differs from `event_hash`: an event without a declared eventID is stored under
+    its Event Hash ID, which the unique `event_hash` index already finds.
+    """
 
     __tablename__ = "epcis_event"
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    __table_args__ = (
+        _partial_index("ix_epcis_event_declared_id", "event_id", "event_id <> event_hash"),
+        _partial_index("ix_epcis_event_biz_step", "biz_step", "biz_step IS NOT NULL"),
+        _partial_index("ix_epcis_event_disposition", "disposition", "disposition IS NOT NULL"),
+        _partial_index("ix_epcis_event_read_point", "read_point", "read_point IS NOT NULL"),
+        _partial_index("ix_epcis_event_biz_location", "biz_location", "biz_location IS NOT NULL"),
+    )
+    seq: int = Field(sa_column=row_key_column())
     event_hash: str = Field(unique=True, max_length=200)
-    event_id: str = Field(index=True, max_length=2000)
+    event_id: str = Field(max_length=2000)
     event_type: str = Field(index=True, max_length=32)
     event_time: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     action: str | None = Field(default=None, max_length=16)
-    biz_step: str | None = Field(default=None, index=True, max_length=500)
-    disposition: str | None = Field(default=None, index=True, max_length=500)
-    read_point: str | None = Field(default=None, index=True, max_length=2000)
-    biz_location: str | None = Field(default=None, index=True, max_length=2000)
+    biz_step: str | None = Field(default=None, max_length=500)
+    disposition: str | None = Field(default=None, max_length=500)
+    read_point: str | None = Field(default=None, max_length=2000)
+    biz_location: str | None = Field(default=None, max_length=2000)
     kid: str = Field(max_length=100)
 
 
 class EpcisObject(SQLModel, table=True):
-    """An object an event names, by canonical id and role (epc, parent, child, input, ...)."""
+    """An object an event names, by canonical id and role (epc, parent, child, input, ...).
+
+    On SQLite the table is its primary-key B-tree (WITHOUT ROWID): a rowid table would keep
+    the same rows twice, in the table and in the primary-key index.
+    """
 
     __tablename__ = "epcis_object"
-    __table_args__ = (Index("ix_epcis_object_seq", "seq"),)
+    __table_args__ = (Index("ix_epcis_object_seq", "seq"), {"sqlite_with_rowid": False})
     object_id: str = Field(primary_key=True, max_length=2000)
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     role: str = Field(primary_key=True, max_length=32)
@@ -63,6 +87,7 @@ class EpcisParty(SQLModel, table=True):
     """A source or destination an event names (CBV short type, e.g. owning_party)."""
 
     __tablename__ = "epcis_party"
+    __table_args__ = {"sqlite_with_rowid": False}
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     kind: str = Field(primary_key=True, max_length=16)
     sd_type: str = Field(primary_key=True, max_length=500)

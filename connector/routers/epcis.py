@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from connector.auth import NodeDep, Operator
@@ -25,6 +27,7 @@ router = APIRouter(prefix="/epcis", tags=["epcis"])
 LD_JSON = "application/ld+json"
 CAPTURE_TYPES = ("application/ld+json", "application/json")
 MAX_CAPTURE_EVENTS = 10_000
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def invalid_document(exc: InvalidRecord) -> Problem:
@@ -43,14 +46,7 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in CAPTURE_TYPES:
         raise Problem(415, "Unsupported media type", f"send one of {', '.join(CAPTURE_TYPES)}")
-    try:
-        document = json.loads(await request.body())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(400, "Invalid JSON", str(exc), "invalid-json") from None
-    except RecursionError:
-        raise Problem(
-            400, "Invalid JSON", "the document is nested too deeply", "invalid-json"
-        ) from None
+    document = _json_body(await request.body())
     body = document.get("epcisBody") if isinstance(document, dict) else None
     events = body if isinstance(body, dict) else {}
     if isinstance(events.get("eventList"), list) and len(events["eventList"]) > MAX_CAPTURE_EVENTS:
@@ -59,7 +55,32 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
         captured = await run_in_threadpool(capture_document, node, document)
     except InvalidRecord as exc:
         raise invalid_document(exc) from None
-    return JSONResponse({"events": [c.to_json() for c in captured]})
+    return Response(
+        orjson.dumps({"events": [c.to_json() for c in captured]}), media_type="application/json"
+    )
+
+
+def _json_body(body: bytes) -> Any:
+    """The request body as JSON, exactly as `json.loads` reads it (400 problem if it cannot).
+
+    orjson reads the usual document several times faster. What it refuses and `json.loads`
+    accepts (NaN, lone surrogates, a BOM, very deep nesting) goes to `json.loads`, which
+    stays the judge; so does any body with a run of 19 or more digits, because orjson reads
+    an integer past 64 bits as a float (and such runs are where float parsers may differ).
+    """
+    if not _LONG_DIGITS.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, "Invalid JSON", str(exc), "invalid-json") from None
+    except RecursionError:
+        raise Problem(
+            400, "Invalid JSON", "the document is nested too deeply", "invalid-json"
+        ) from None
 
 
 @router.get("/events")

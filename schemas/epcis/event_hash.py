@@ -136,6 +136,7 @@ _CBV_URNS = (
     ("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
 )
 _IGNORE_FIELDS_KEY = re.compile(r"^[^:]+:ignoreFields$")
+_ZERO = timedelta(0)
 
 
 @cache
@@ -218,12 +219,12 @@ def pre_hash_string(
     ignore_fields: Iterable[str] = (),
 ) -> str:
     """The canonical pre-hash string of one event (what gets hashed)."""
-    ignored = set(ignore_fields)
-    expanded = {k: v for k, v in _expand_terms(event).items() if k not in ignored}
+    ignored = frozenset(ignore_fields)
     if not namespaces:
-        simple = _simple_pre_hash(expanded)
+        simple = _simple_pre_hash(event, ignored)
         if simple is not None:
             return simple
+    expanded = {k: v for k, v in _expand_terms(event).items() if k not in ignored}
     return _tree_pre_hash(expanded, dict(namespaces or {}))
 
 
@@ -256,27 +257,34 @@ _QUANTITY_LISTS = frozenset(
 )
 _PLACES = frozenset({"readPoint", "bizLocation"})
 _QUANTITY_FIELDS = ("epcClass", "quantity", "uom")
+_QUANTITY_KEYS = frozenset(_QUANTITY_FIELDS)
+_TERM_FIELDS = {"bizStep": BIZ_STEP, "disposition": DISPOSITION}
 _ORDER_NAMES = [name for name, _ in CANONICAL_ORDER]
 
 
-def _simple_pre_hash(event: Mapping[str, Any]) -> str | None:
-    """What `_tree_pre_hash` gives, for events made only of plain standard fields (no
+def _simple_pre_hash(event: Mapping[str, Any], ignored: frozenset[str] = frozenset()) -> str | None:
+    """What `_tree_pre_hash` gives for the event with its terms expanded (`_expand_terms`)
+    and the `ignored` fields left out, for events made only of plain standard fields (no
     namespaces, extensions, sensors, business transactions...); None for any other event.
 
     Each field becomes one `name...` part: text fields `name=value`, EPC lists `name` and their
     sorted `epc=value`s, quantity lists `name` and their sorted `quantityElement`s, places
-    `name` and `id=value`. Empty values vanish, as they do in the tree.
+    `name` and `id=value`. Empty values vanish, as they do in the tree. Of the fields whose
+    terms `_expand_terms` expands, only bizStep and disposition are modelled here, and they
+    are expanded here.
     """
     kind = event.get("type")
-    if type(kind) is not str or kind not in _EVENT_TYPES:
+    if type(kind) is not str or kind not in _EVENT_TYPES or "type" in ignored:
         return None
     parts: dict[str, str] = {}
     for key, value in event.items():
-        if key in NOT_HASHED:
+        if key in NOT_HASHED or key in ignored:
             continue
         if key in _TEXT_FIELDS:
             if type(value) is not str:
                 return None
+            if key in _TERM_FIELDS:
+                value = _term_uri(_TERM_FIELDS[key], value)
             if text := value.strip():
                 parts[key] = f"{key}={_timestamp(text) if key == 'eventTime' else _value(text)}"
         elif key in _EPC_LISTS:
@@ -309,7 +317,7 @@ def _simple_pre_hash(event: Mapping[str, Any]) -> str | None:
 
 def _simple_quantity(item: Any) -> str | None:
     """`quantityElement...` for a plain quantity element, "" when it emits nothing, else None."""
-    if type(item) is not dict or "epcClass" not in item or not item.keys() <= {*_QUANTITY_FIELDS}:
+    if type(item) is not dict or "epcClass" not in item or not item.keys() <= _QUANTITY_KEYS:
         return None
     out = []
     for key in _QUANTITY_FIELDS:
@@ -527,6 +535,9 @@ def _timestamp(text: str) -> str:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return text
+    if moment.utcoffset() == _ZERO and not moment.microsecond % 1000:
+        # Already UTC and whole milliseconds (the usual case): nothing to convert or round.
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)

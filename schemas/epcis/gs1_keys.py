@@ -34,7 +34,7 @@ BASE = "https://id.gs1.org/"
 
 def check_digit(digits: str) -> str:
     """The GS1 mod-10 check digit of `digits` (weights 3, 1, 3... from the right)."""
-    total = sum(int(d) * (1 if i % 2 else 3) for i, d in enumerate(reversed(digits)))
+    total = 3 * sum(map(int, digits[::-2])) + sum(map(int, digits[-2::-2]))
     return str(-total % 10)
 
 

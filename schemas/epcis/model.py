@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -355,6 +355,36 @@ _STANDARD_KEYS = frozenset(
 )
 
 
+_REQUIRED_KEYS = frozenset(["type", "eventTime", "eventTimeZoneOffset"])
+# Optional members -> (model field, how to read the member's value at an event's JSON path).
+_OPTIONAL: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
+    "eventID": ("declared_event_id", lambda v, _: v),
+    "recordTime": ("record_time", lambda v, path: _datetime(v, f"{path}.recordTime")),
+    "action": ("action", lambda v, _: v),
+    "bizStep": ("biz_step", lambda v, _: _short(BIZ_STEP, v)),
+    "disposition": ("disposition", lambda v, _: _short(DISPOSITION, v)),
+    "readPoint": ("read_point", lambda v, _: (v or {}).get("id")),
+    "bizLocation": ("biz_location", lambda v, _: (v or {}).get("id")),
+    "bizTransactionList": (
+        "biz_transactions",
+        lambda v, _: tuple(
+            BizTransaction(t["bizTransaction"], _short(BIZ_TRANSACTION_TYPE, t.get("type")))
+            for t in v or ()
+        ),
+    ),
+    "sourceList": ("sources", lambda v, _: _source_destinations(v, "source")),
+    "destinationList": ("destinations", lambda v, _: _source_destinations(v, "destination")),
+    "sensorElementList": ("sensor_elements", lambda v, _: tuple(v or ())),
+    "certificationInfo": (
+        "certification_info",
+        lambda v, _: (v,) if isinstance(v, str) else tuple(v or ()),
+    ),
+    "errorDeclaration": ("error_declaration", lambda v, _: v),
+}
+_OPTIONAL_FIELDS = {key: field for key, (field, _) in _OPTIONAL.items()}
+_OPTIONAL_READERS = {key: reader for key, (_, reader) in _OPTIONAL.items()}
+
+
 def _datetime(value: str, path: str) -> datetime:
     """RFC 3339 text (already format-checked) as an aware datetime."""
     try:
@@ -383,42 +413,32 @@ def _source_destinations(values: Any, key: str) -> tuple[SourceDestination, ...]
 
 
 def _event(raw: Mapping[str, Any], path: str, event_id: str) -> EPCISEvent:
-    certification = raw.get("certificationInfo")
-    persistent = raw.get("persistentDisposition") or {}
     common: dict[str, Any] = {
         "event_id": event_id,
         "event_time": _datetime(raw["eventTime"], f"{path}.eventTime"),
         "event_time_zone_offset": raw["eventTimeZoneOffset"],
         "json_path": path,
         "raw": raw,
-        "declared_event_id": raw.get("eventID"),
-        "record_time": _datetime(raw["recordTime"], f"{path}.recordTime")
-        if "recordTime" in raw
-        else None,
-        "action": raw.get("action"),
-        "biz_step": _short(BIZ_STEP, raw.get("bizStep")),
-        "disposition": _short(DISPOSITION, raw.get("disposition")),
-        "read_point": (raw.get("readPoint") or {}).get("id"),
-        "biz_location": (raw.get("bizLocation") or {}).get("id"),
-        "biz_transactions": tuple(
-            BizTransaction(t["bizTransaction"], _short(BIZ_TRANSACTION_TYPE, t.get("type")))
-            for t in raw.get("bizTransactionList") or ()
-        ),
-        "sources": _source_destinations(raw.get("sourceList"), "source"),
-        "destinations": _source_destinations(raw.get("destinationList"), "destination"),
-        "sensor_elements": tuple(raw.get("sensorElementList") or ()),
-        "persistent_disposition_set": tuple(
-            DISPOSITION.normalise(v) for v in persistent.get("set", ())
-        ),
-        "persistent_disposition_unset": tuple(
-            DISPOSITION.normalise(v) for v in persistent.get("unset", ())
-        ),
-        "certification_info": (certification,)
-        if isinstance(certification, str)
-        else tuple(certification or ()),
-        "error_declaration": raw.get("errorDeclaration"),
-        "extensions": {k: v for k, v in raw.items() if k not in _STANDARD_KEYS},
     }
+    # Only the members present are looked at: an event names a few of the optional ones, and
+    # the fields of the others keep their defaults (None, (), {}).
+    extensions = {}
+    for key in raw.keys() - _REQUIRED_KEYS:
+        value = raw[key]
+        if key not in _STANDARD_KEYS:
+            extensions[key] = value
+        elif key in _OPTIONAL_FIELDS:
+            common[_OPTIONAL_FIELDS[key]] = _OPTIONAL_READERS[key](value, path)
+    if extensions:
+        common["extensions"] = {k: v for k, v in raw.items() if k in extensions}  # JSON order
+    persistent = raw.get("persistentDisposition")
+    if persistent:
+        common["persistent_disposition_set"] = tuple(
+            DISPOSITION.normalise(v) for v in persistent.get("set", ())
+        )
+        common["persistent_disposition_unset"] = tuple(
+            DISPOSITION.normalise(v) for v in persistent.get("unset", ())
+        )
     kind = raw["type"]
     if kind == "ObjectEvent":
         return ObjectEvent(

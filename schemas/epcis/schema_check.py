@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jsonschema_rs
@@ -113,8 +113,17 @@ def portable_schema(schema: Any) -> Any:
 
 
 def _python_format(checker: FormatChecker, name: str) -> Callable[[str], bool]:
+    """`checker.conforms(instance, name)`, calling the check function the checker holds
+    directly (its wrapper costs more than the check), and remembering answers: a format
+    verdict depends on the string alone, and the same names recur event after event."""
+    check, raises = checker.checkers[name]
+
+    @lru_cache(maxsize=1 << 14)
     def conforms(instance: str) -> bool:
-        return checker.conforms(instance, name)
+        try:
+            return bool(check(instance))
+        except raises:
+            return False
 
     return conforms
 
@@ -144,15 +153,17 @@ class SchemaCheck:
 def plain_json(value: Any) -> bool:
     """Whether `value` is built only of the Python types `json.loads` produces."""
     stack = [value]
+    pop, push = stack.pop, stack.extend  # bound once: this loop visits every value
     while stack:
-        item = stack.pop()
+        item = pop()
         kind = type(item)
         if kind is dict:
-            if any(type(key) is not str for key in item):
-                return False
-            stack.extend(item.values())
+            for key in item:
+                if type(key) is not str:
+                    return False
+            push(item.values())
         elif kind is list:
-            stack.extend(item)
+            push(item)
         elif kind not in _SCALARS:
             return False
     return True
