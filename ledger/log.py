@@ -140,6 +140,7 @@ class Ledger:
         store.create_tables(engine)
         ledger = cls(engine, signer, origin)
         ledger._ensure_genesis()
+        rows.check_node_layout(engine)
         return ledger
 
     # -- appending -------------------------------------------------------------
