@@ -8,7 +8,7 @@ few of them, planned here by `perfect_subtrees` and read by the caller in one qu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ledger.errors import ProofError
@@ -144,11 +144,6 @@ def root_from_range(
     if next(remaining, None) is not None:
         raise ProofError(None, "range proof is too long")
     return root
-
-
-def hash_ranges(ranges: Sequence[tuple[int, int]], get: Callable[[NodeId], bytes]) -> list[bytes]:
-    """Hash each leaf range from the perfect subtrees returned by `get`."""
-    return [fold([get(node) for node in perfect_subtrees(s, e)]) for s, e in ranges]
 
 
 def _check_hash(value: bytes, what: str) -> None:
