@@ -35,10 +35,14 @@ C2E9 = "c2e9d1f3-8d5f-5f78-0b0d-3f5e23456789"
 OTHER = "5a0c7a52-2b0c-4a57-9b3e-0f3d2c1b0a99"
 
 
-def example(name: str) -> dict:
+def example_bytes(name: str) -> bytes:
     if not EXAMPLES.is_dir():
         pytest.skip(f"PACT conformance examples not found at {EXAMPLES}")
-    return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    return (EXAMPLES / name).read_bytes()
+
+
+def example(name: str) -> dict:
+    return json.loads(example_bytes(name).decode("utf-8"))
 
 
 def completed(pf: dict) -> dict:
@@ -379,7 +383,7 @@ def test_tc10_tc11_footprints_over_http_are_refused(https_node: tuple, path: str
 
 def test_tc17_events_over_http_are_refused(https_node: tuple) -> None:
     http, _, _, token = https_node
-    body = (EXAMPLES / "tc17-request-body.not-json.txt").read_bytes()
+    body = example_bytes("tc17-request-body.not-json.txt")
     response = http.post(
         "/3/events", content=body, headers={**bearer(token), "Content-Type": EVENT_TYPE}
     )
@@ -469,7 +473,7 @@ def test_malformed_events_are_refused(setup: tuple, token: str, change: dict) ->
 
 def test_tc17_body_that_is_not_json_is_refused(setup: tuple, token: str) -> None:
     _, http, *_ = setup
-    body = (EXAMPLES / "tc17-request-body.not-json.txt").read_bytes()
+    body = example_bytes("tc17-request-body.not-json.txt")
     response = http.post(
         "/3/events", content=body, headers={**bearer(token), "Content-Type": EVENT_TYPE}
     )
