@@ -244,16 +244,7 @@ class CompactRange:
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add one leaf hash; return every perfect subtree it completes as (level, index, hash)."""
-        created = [(0, self.size, leaf)]
-        h, level, index = leaf, 0, self.size
-        while index & 1:
-            h = node_hash(self.hashes.pop(), h)
-            level += 1
-            index >>= 1
-            created.append((level, index, h))
-        self.hashes.append(h)
-        self.size += 1
-        return created
+        return self.append_subtree(0, leaf)
 
     def append_subtree(self, level: int, subtree: bytes) -> list[tuple[int, int, bytes]]:
         """Add a perfect subtree of 2**level leaves; like `append`, return what it completes.
