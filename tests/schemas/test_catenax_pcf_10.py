@@ -27,6 +27,17 @@ UNIT = "$.companyAndProductInformation[0].productInformation[0].declaredUnitOfMe
 PACKAGING = "$.productLifeCycleStagesAndEmissions[0].packagingStage[0].packaging"
 DISTRIBUTION = "$.productLifeCycleStagesAndEmissions[0].distributionStage[0].distributionStage"
 # Every field of the upstream 10.0.0 example that does not reach PACT v3.
+# Packaging and distribution stage details that PACT has no field for.
+STAGE_DETAILS = (
+    "PcfIncludingBiogenicUptake",
+    "FossilGhgEmissions",
+    "BiogenicNonCO2Emissions",
+    "BiogenicCO2Uptake",
+    "LandUseChangeGhgEmissions",
+    "LandManagementBiogenicCO2Emissions",
+    "LandManagementBiogenicCO2Removals",
+    "AircraftGhgEmissions",
+)
 EXAMPLE_LOSSES = {
     f"{IDS}.precedingPfIds[0]",  # not a UUID
     f"{IDS}.version",
@@ -53,33 +64,9 @@ EXAMPLE_LOSSES = {
             "productVerificationShare3rdParty",
         )
     ),
-    *(
-        f"{PACKAGING}{name}"
-        for name in (
-            "PcfIncludingBiogenicUptake",
-            "FossilGhgEmissions",
-            "BiogenicNonCO2Emissions",
-            "BiogenicCO2Uptake",
-            "LandUseChangeGhgEmissions",
-            "LandManagementBiogenicCO2Emissions",
-            "LandManagementBiogenicCO2Removals",
-            "AircraftGhgEmissions",
-        )
-    ),
-    *(
-        f"{DISTRIBUTION}{name}"
-        for name in (
-            "PcfIncludingBiogenicUptake",
-            "PcfExcludingBiogenicUptake",  # distributionStageIncluded is false
-            "FossilGhgEmissions",
-            "BiogenicNonCO2Emissions",
-            "BiogenicCO2Uptake",
-            "LandUseChangeGhgEmissions",
-            "LandManagementBiogenicCO2Emissions",
-            "LandManagementBiogenicCO2Removals",
-            "AircraftGhgEmissions",
-        )
-    ),
+    *(f"{PACKAGING}{name}" for name in STAGE_DETAILS),
+    *(f"{DISTRIBUTION}{name}" for name in STAGE_DETAILS),
+    f"{DISTRIBUTION}PcfExcludingBiogenicUptake",  # distributionStageIncluded is false
 }
 needs_corpus = pytest.mark.skipif(
     not CATENAX_9.is_dir(), reason="conformance data ../shared/conformance/catena-x is absent"
