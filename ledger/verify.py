@@ -215,7 +215,9 @@ def _chunks(
     if workers <= 1 or len(jobs) <= 1:
         yield from map(_check_chunk, jobs)
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    # Not plain fork: a process with threads (a serving node, a test run) can fork a worker
+    # that inherits a lock held by another thread, and the pool then waits forever.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         yield from pool.map(_check_chunk, jobs)
