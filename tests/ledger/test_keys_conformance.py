@@ -207,3 +207,28 @@ def test_load_errors(tmp_path: Path) -> None:
         with pytest.raises(InvalidInput):
             keys.load_signing_key(path)
     assert issubclass(NotAllowed, LedgerError) and issubclass(NotFound, LedgerError)
+
+
+def test_bound_verifier_agrees_with_verify_on_every_vector() -> None:
+    # verifier_for is the verification loop's fast path: it must apply exactly verify's rules.
+    cases = [(bytes.fromhex(v["key"]), v["msg"].encode(), bytes.fromhex(v["sig"])) for v in _cctv()]
+    for group in _json("wycheproof/ed25519_test.json")["testGroups"]:  # type: ignore[index]
+        public_key = bytes.fromhex(group["publicKey"]["pk"])
+        cases += [
+            (public_key, bytes.fromhex(t["msg"]), bytes.fromhex(t["sig"])) for t in group["tests"]
+        ]
+    outcomes = [keys.verifier_for(pk)(msg, sig) for pk, msg, sig in cases]
+    assert outcomes == [keys.verify(pk, msg, sig) for pk, msg, sig in cases]
+    assert outcomes.count(True) > 100
+
+
+def test_bound_verifier_reuses_and_grows_its_buffer() -> None:
+    key = keys.generate()
+    check = keys.verifier_for(bytes(key.verify_key))
+    for size in (0, 10, 5000, 100_000, 3):  # longer than the first buffer, then short again
+        message = os.urandom(size)
+        signature = key.sign(message).signature
+        assert check(message, signature)
+        assert not check(message + b"x", signature)
+    assert not check(b"m", key.sign(b"m").signature[:63])
+    assert not keys.verifier_for(bytes(31))(b"m", key.sign(b"m").signature)
