@@ -9,7 +9,8 @@ earlier, from which the signed key rotations lead to the current one):
 - ``range_proof``: base64 hashes of the subtrees outside the range that rebuild the
   checkpoint's root from the entries' leaves;
 - ``key_entries``: the genesis and every key-rotation entry up to the checkpoint, each
-  with a C2SP tlog-proof of inclusion, so the verifier knows which key signed what.
+  with a C2SP tlog-proof of inclusion, so the verifier knows which key signed what
+  (the format of `ledger.keyhistory`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from ledger import merkle
 from ledger.canonical import canonical_json
 from ledger.checkpoint import open_checkpoint, parse_checkpoint
 from ledger.errors import InvalidInput, LedgerError, VerificationError
-from ledger.keyschedule import KEY_ENTRY_TYPES, KeySchedule
+from ledger.keyhistory import check_included, key_entries, proven_key_bodies
+from ledger.keyschedule import KeySchedule
 from ledger.log import Ledger
 from ledger.note import NoteVerifier, format_vkey, parse_note, parse_vkey
-from ledger.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
 from ledger.verify import check_entries
 
 BUNDLE_TYPE = "tracespace-ledger-bundle"
@@ -54,15 +55,6 @@ def export_bundle(
         entries.extend(json.loads(b) for b in ledger.entries_bytes(chunk_start, chunk_end))
         if progress:
             progress(chunk_end - start)
-    key_entries = []
-    for seq in ledger.seqs_of_types(KEY_ENTRY_TYPES, size):
-        path = tuple(ledger.inclusion_proof(seq, size))
-        key_entries.append(
-            {
-                "entry": json.loads(ledger.entry_bytes(seq)),
-                "proof": format_tlog_proof(TlogProof(index=seq, proof=path, checkpoint=note)),
-            }
-        )
     return {
         "v": BUNDLE_VERSION,
         "type": BUNDLE_TYPE,
@@ -73,7 +65,7 @@ def export_bundle(
         "to": end,
         "entries": entries,
         "range_proof": [_b64(h) for h in ledger.range_proof(start, end + 1, size)],
-        "key_entries": key_entries,
+        "key_entries": key_entries(ledger, note),
     }
 
 
@@ -116,11 +108,7 @@ def _verify_bundle(bundle: Any, verifier: NoteVerifier) -> BundleReport:
     # The key history comes first: every rotation is signed by the key before it, so from
     # any key the auditor pinned (the genesis key or a later one) the chain of keys is
     # authenticated without trusting the node.
-    proofs = [parse_tlog_proof(item["proof"]) for item in bundle["key_entries"]]
-    key_bodies = [
-        (proof.index, canonical_json(item["entry"]))
-        for proof, item in zip(proofs, bundle["key_entries"], strict=True)
-    ]
+    key_bodies, proofs = proven_key_bodies(bundle["key_entries"], bundle["checkpoint"])
     schedule = KeySchedule.from_entries(key_bodies)
     if schedule.origin != verifier.name:
         raise VerificationError(
@@ -135,10 +123,7 @@ def _verify_bundle(bundle: Any, verifier: NoteVerifier) -> BundleReport:
     cp, _ = open_checkpoint(
         bundle["checkpoint"], parse_vkey(format_vkey(verifier.name, signer)), origin=verifier.name
     )
-    for proof, (seq, body) in zip(proofs, key_bodies, strict=True):
-        if proof.checkpoint != bundle["checkpoint"]:
-            raise VerificationError(seq, "key entry proof is for another checkpoint")
-        merkle.verify_inclusion(merkle.leaf_hash(body), seq, cp.size, proof.proof, cp.root)
+    check_included(key_bodies, proofs, cp)
 
     start, end = int(bundle["from"]), int(bundle["to"])
     rows = [(start + i, canonical_json(e)) for i, e in enumerate(bundle["entries"])]
