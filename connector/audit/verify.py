@@ -1,5 +1,6 @@
 """Walk an object's chain (upstream and downstream traces across nodes) and verify, from each
-node's public ledger routes only: every entry signature and hash link, every traced event's
+node's public ledger routes only: every entry signature (with the key that held its
+position, following the log's own key rotations) and hash link, every traced event's
 inclusion proof, every checkpoint seen against the latest (consistency proofs), every receipt.
 """
 
@@ -15,14 +16,16 @@ from typing import Any
 
 import httpx
 
-from connector.events.proofs import open_partner_log
+from connector.events.proofs import PartnerLog, open_partner_log
 from connector.events.receipts import verify_receipt
-from ledger import merkle
+from ledger import keys, merkle
 from ledger.canonical import canonical_json
 from ledger.entry import verify_entry_signature
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, VerificationError
+from ledger.keyschedule import KEY_ENTRY_TYPES, KeySchedule
 
 PAGE = 1000
+_KEY_ENTRY_MARK = b'"type":"ledger.'  # cheap filter before parsing a candidate key entry
 TraceFetch = Callable[[str], dict[str, Any]]  # direction -> trace answer
 
 
@@ -127,12 +130,16 @@ def verify_node(
     except (httpx.HTTPError, LedgerError, ValueError, KeyError) as exc:
         audit.fail("entries", did, f"cannot read the entries: {exc}")
         return
+    signer_of = _key_schedule(audit, did, bodies, log)
     prev = "0" * 64
     leaves = []
     for seq, body in enumerate(bodies):
         leaves.append(merkle.leaf_hash(body))
         try:
-            links = verify_entry_signature(body, log.public_key)
+            kid, public_key = signer_of(seq)
+            links = verify_entry_signature(body, public_key)
+            if links.kid != kid:
+                raise LedgerError(f"entry names key {links.kid}; {kid} held its position")
             if links.seq != seq or links.prev != prev:
                 raise LedgerError(f"hash link broken (seq {links.seq}, prev {links.prev[:12]}…)")
             audit.ok("signature")
@@ -148,6 +155,29 @@ def verify_node(
     for ev in mine:
         _inclusion(audit, did, url, http, log, bodies, ev)
     _receipts(audit, did, url, http, bodies, {e["eventHash"] for e in audit.events})
+
+
+def _key_schedule(
+    audit: Audit, did: str, bodies: list[bytes], log: PartnerLog
+) -> Callable[[int], tuple[str, bytes]]:
+    """Which key signed each entry, from the log's own genesis and rotation entries (the
+    tree check covers them); a history that does not end at the served key is a failure,
+    and the entries are then checked against the served key alone."""
+    current = (keys.public_key_id(log.public_key), log.public_key)
+    key_bodies = [
+        (seq, body)
+        for seq, body in enumerate(bodies)
+        if _KEY_ENTRY_MARK in body and json.loads(body).get("type") in KEY_ENTRY_TYPES
+    ]
+    try:
+        schedule = KeySchedule.from_entries(key_bodies)
+        if schedule.key_for(len(bodies))[1] != log.public_key:
+            raise VerificationError(len(bodies), "the key history does not end at the served key")
+    except VerificationError as exc:
+        audit.fail("keys", did, exc.reason, exc.seq)
+        return lambda seq: current
+    audit.ok("keys")
+    return schedule.key_for
 
 
 def _consistency(audit, did, url, http, log, seen, state, now) -> None:

@@ -12,7 +12,12 @@ import httpx
 
 from connector.events.errors import PartnerError
 from connector.events.objects import owned_by
-from connector.events.proofs import PartnerLog, open_partner_log, verify_ledgered
+from connector.events.proofs import (
+    PartnerLog,
+    fetch_key_history,
+    open_partner_log,
+    verify_ledgered,
+)
 from connector.node import Node
 from connector.peers import Peer, PeerClient, fetch_did_document, node_did, trusted_peers
 from ledger.errors import LedgerError
@@ -106,7 +111,8 @@ class Partners:
             note = client.get("/ledger/checkpoint")
             vkey.raise_for_status()
             note.raise_for_status()
-            self.logs[peer.did] = open_partner_log(vkey.text, note.text, peer.public_key)
+            log = open_partner_log(vkey.text, note.text, peer.public_key)
+            self.logs[peer.did] = fetch_key_history(log, client.get)
         return self.logs[peer.did]
 
     def trace(

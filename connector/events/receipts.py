@@ -20,7 +20,12 @@ from sqlalchemy import insert, select, update
 from connector.events.access import SELF
 from connector.events.errors import EventNotFound, InvalidQuery, PartnerError
 from connector.events.partners import DEFAULT_BUDGET, Partners
-from connector.events.proofs import entry_hash, open_partner_log, verify_ledgered
+from connector.events.proofs import (
+    entry_hash,
+    fetch_key_history,
+    open_partner_log,
+    verify_ledgered,
+)
 from connector.events.query import event_by_id
 from connector.events.tables import receipt_table
 from connector.node import Node
@@ -176,7 +181,7 @@ def _ledgered(http: httpx.Client, base: str, seq: int) -> tuple[dict[str, Any], 
     base = base.rstrip("/")
     vkey = http.get(f"{base}/ledger/key").raise_for_status().text
     note = http.get(f"{base}/ledger/checkpoint").raise_for_status().text
-    log = open_partner_log(vkey, note)
+    log = fetch_key_history(open_partner_log(vkey, note), lambda path: http.get(base + path))
     body = http.get(f"{base}/ledger/entries/{seq}").raise_for_status().content
     proof = http.get(
         f"{base}/ledger/proof/inclusion", params={"seq": seq, "size": log.size}

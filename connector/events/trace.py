@@ -288,6 +288,7 @@ def _remote(
                         nested["vkey"],
                         nested["checkpoint"],
                         trusted.public_key if trusted else None,
+                        nested.get("keyHistory"),
                     ),
                     "",
                 )

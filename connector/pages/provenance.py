@@ -28,6 +28,7 @@ from identifiers.digital_link import DigitalLink
 from identifiers.errors import InvalidIdentifier
 from identifiers.handle import Handle
 from ledger.errors import LedgerError
+from ledger.keyhistory import export_key_history
 
 PARTNER_TIMEOUT = 3.0
 TRACE_BUDGET = 10.0
@@ -188,7 +189,9 @@ def provenance(
     """The page model for `object_id` (a canonical object key), public data only."""
     me = node_did(node)
     base = node.config.public_url
-    log = open_partner_log(node.vkey, node.ledger.checkpoint(), node.public_key)
+    log = open_partner_log(
+        node.vkey, node.ledger.checkpoint(), node.public_key, export_key_history(node.ledger)
+    )
     size = log.size
     try:
         graph = trace(

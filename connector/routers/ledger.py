@@ -14,6 +14,7 @@ from connector.peers import PeerDep
 from connector.problems import Problem
 from ledger.checkpoint import CosignatureVerifier
 from ledger.entry import check_type
+from ledger.keyhistory import export_key_history
 from ledger.note import ALG_COSIGNATURE_V1, key_id, parse_note
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
@@ -61,6 +62,14 @@ async def add_cosignature(node: NodeDep, peer: PeerDep, request: Request) -> dic
 def verifier_key(node: NodeDep) -> Response:
     """The node's C2SP note verifier key: `name+keyid+base64(0x01||pubkey)`."""
     return Response(node.vkey + "\n", media_type=NOTE_TYPE)
+
+
+@router.get("/keys")
+def key_history(node: NodeDep) -> dict[str, Any]:
+    """Every key that signed this log: the genesis and key-rotation entries, each with a C2SP
+    tlog-proof against the latest checkpoint. With the current key (`/ledger/key`) alone a
+    verifier learns which earlier key signed which entries (see `ledger.keyhistory`)."""
+    return export_key_history(node.ledger)
 
 
 @router.get("/entries")

@@ -23,6 +23,7 @@ from connector.pages.i18n import pick_language
 from connector.records import footprints, quality
 from identifiers.canonical import gs1_to_handle
 from identifiers.digital_link import DigitalLink
+from ledger import keys
 from schemas.quality import CertificateOfAnalysis, InspectionResult
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -261,6 +262,16 @@ def test_a_tampered_event_entry_loses_the_badge(site) -> None:
     assert 'id="unverified-badge"' in r.text and 'id="verified-badge"' not in r.text
     failed = client.get(f"/provenance/{ITEM}").json()["checked"]["failed"]
     assert [f["seq"] for f in failed] == [seq]
+
+
+def test_the_badge_survives_a_key_rotation(site) -> None:
+    # The journey's events were signed before the rotation; the page checks them with the
+    # key that held their positions, from the node's own key history.
+    node, client = site
+    node.ledger.rotate_key(keys.generate())
+    r = client.get(PATH, headers=BROWSER)
+    assert 'id="verified-badge"' in r.text, _visible(r.text)[:500]
+    assert client.get(f"/provenance/{ITEM}").json()["checked"]["failed"] == []
 
 
 @given(st.text(max_size=80))

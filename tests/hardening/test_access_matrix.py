@@ -56,6 +56,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/ledger/checkpoint/witnessed"): PUBLIC,
     ("POST", "/ledger/cosignatures"): PEER,
     ("GET", "/ledger/key"): PUBLIC,
+    ("GET", "/ledger/keys"): PUBLIC,
     ("GET", "/ledger/entries"): PUBLIC,
     ("GET", "/ledger/entries/{seq}"): PUBLIC,
     ("GET", "/ledger/proof/inclusion"): PUBLIC,
