@@ -3,6 +3,12 @@
 The state (per peer origin: its verifier key, first seen on first use, and the last
 size and root cosigned) lives in the node's database. Updates are compare-and-swap on
 the previous size, so two node processes cannot both advance it from the same point.
+
+A peer that rotated its key presents a new one. The witness follows it only when the
+peer's key history (`GET /ledger/keys`, proven with the new key) shows the pinned key
+signing up to the last size cosigned and a chain of rotations from it to the new key;
+the new key is pinned together with the next cosigned size, so only after the
+consistency proof from the last size passed. Any other new key is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from connector.peers import PeerClient, trusted_peers
 from ledger import store
 from ledger.checkpoint import Witness, parse_checkpoint
 from ledger.errors import NotAllowed, VerificationError
-from ledger.note import parse_note, parse_vkey
+from ledger.keyhistory import verify_key_history
+from ledger.note import NoteVerifier, parse_note, parse_vkey
 
 
 class SqlWitnessState:
@@ -26,6 +33,7 @@ class SqlWitnessState:
     def __init__(self, engine: Engine, origin: str, vkey: str) -> None:
         self.engine = engine
         self.vkey = vkey
+        self.pinned_vkey: str | None = None  # the key pinned so far, when `vkey` differs
         self._seen = self._load(origin)
 
     def _load(self, origin: str) -> tuple[int, bytes] | None:
@@ -35,7 +43,7 @@ class SqlWitnessState:
         if row is None:
             return None
         if row.vkey != self.vkey:
-            raise NotAllowed(f"peer {origin} now presents a different key than the one pinned")
+            self.pinned_vkey = row.vkey  # witness_peer accepts it only after a proven rotation
         return int(row.size), bytes(row.root)
 
     def get(self, origin: str) -> tuple[int, bytes] | None:
@@ -50,7 +58,7 @@ class SqlWitnessState:
                 done = conn.execute(
                     update(wt)
                     .where(wt.c.origin == origin, wt.c.size == self._seen[0])
-                    .values(size=size, root=root)
+                    .values(size=size, root=root, vkey=self.vkey)
                 )
                 if done.rowcount != 1:
                     raise VerificationError(None, f"state of {origin} changed concurrently")
@@ -65,6 +73,8 @@ def witness_peer(node: Node, client: httpx.Client) -> str:
     verifier = parse_vkey(vkey)
     state = SqlWitnessState(node.ledger.engine, verifier.name, vkey)
     seen = state.get(verifier.name)
+    if state.pinned_vkey is not None and seen is not None:
+        _check_rotation(client, parse_vkey(state.pinned_vkey), verifier, seen[0])
     proof: list[bytes] = []
     if seen is not None and 0 < seen[0] < cp.size:
         body = (
@@ -75,6 +85,23 @@ def witness_peer(node: Node, client: httpx.Client) -> str:
         proof = [base64.b64decode(h) for h in body["proof"]]
     witness = Witness(node.config.origin, node.signing_key, state)
     return witness.cosign_if_consistent(note, verifier, proof)
+
+
+def _check_rotation(
+    client: httpx.Client, pinned: NoteVerifier, served: NoteVerifier, seen_size: int
+) -> None:
+    """NotAllowed unless the peer's own log hands signing over from `pinned` to `served`
+    at or after `seen_size`, the size last cosigned under the pinned key."""
+    refused = f"peer {served.name} now presents a different key than the one pinned"
+    response = client.get("/ledger/keys")
+    if response.status_code == 404:
+        raise NotAllowed(f"{refused}, and serves no key history to show a rotation")
+    try:
+        schedule = verify_key_history(response.raise_for_status().json(), served)
+    except (VerificationError, ValueError) as exc:
+        raise NotAllowed(f"{refused}; its key history does not verify: {exc}") from None
+    if schedule.key_for(seen_size)[1] != pinned.public_key:
+        raise NotAllowed(f"{refused}; its key history does not lead from the pinned key")
 
 
 def send_cosignature(node: Node, peer_url: str, cosigned_note: str) -> None:

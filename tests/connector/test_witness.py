@@ -151,10 +151,41 @@ def test_refuses_a_peer_that_changes_its_key(peer: Node, witness: Node, tmp_path
     other = impostor(peer, tmp_path, "newkey", keys.generate(), [{"n": i} for i in range(1, 9)])
     assert other.vkey != peer.vkey
     assert other.config.origin == peer.config.origin
-    with client_for(other) as client, pytest.raises(NotAllowed):
+    with client_for(other) as client, pytest.raises(NotAllowed, match="pinned key"):
         witness_peer(witness, client)
     assert state_of(witness) == seen
     other.ledger.engine.dispose()
+
+
+def test_follows_a_key_rotation_the_peer_logged(peer: Node, witness: Node):
+    with client_for(peer) as client:
+        witness_peer(witness, client)
+    old_vkey = peer.vkey
+    peer.ledger.rotate_key(keys.generate())
+    peer.ledger.rotate_key(keys.generate())  # two rotations between visits
+    peer.ledger.append("lot.event", {"n": 99})
+    assert peer.vkey != old_vkey
+    with client_for(peer) as client:
+        note = witness_peer(witness, client)
+    cp, _ = open_checkpoint(note, peer.vkey)
+    verify_cosignature(note, cosigner_vkey(witness))
+    assert state_of(witness) == [(peer.config.origin, peer.vkey, 9, cp.root)]
+    with client_for(peer) as client:  # and from now on the new key is the pinned one
+        witness_peer(witness, client)
+
+
+def test_a_rotation_that_rewrites_history_is_refused(peer: Node, witness: Node, tmp_path: Path):
+    with client_for(peer) as client:
+        witness_peer(witness, client)
+    seen = state_of(witness)
+    # A log under the same origin whose genesis key is the pinned one and which rotates
+    # properly, but whose entries differ from what was cosigned: consistency fails.
+    forked = impostor(peer, tmp_path, "forked", peer.signing_key, [{"n": -i} for i in range(9)])
+    forked.ledger.rotate_key(keys.generate())
+    with client_for(forked) as client, pytest.raises(VerificationError):
+        witness_peer(witness, client)
+    assert state_of(witness) == seen
+    forked.ledger.engine.dispose()
 
 
 def test_refuses_a_checkpoint_not_signed_by_the_served_key(
