@@ -37,6 +37,7 @@ class PartnerLog:
     public_key: bytes
     key_history: dict[str, Any] | None = None  # as served by GET /ledger/keys, verified
     schedule: KeySchedule | None = None  # what key_history proves
+    history_problem: str = ""  # why no key history is known, when fetching one failed
 
     def to_json(self) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -83,18 +84,23 @@ def with_key_history(log: PartnerLog, history: Any) -> PartnerLog:
 def fetch_key_history(log: PartnerLog, get: Callable[[str], httpx.Response]) -> PartnerLog:
     """`log` with the key history its node serves at `/ledger/keys` (`get` takes a path).
 
-    A node without that route (an older release) answers 404: its log is returned as it
-    was, and entries signed before a rotation will then fail to verify, as they did before.
+    Never fails: without a history (an older node answers 404; a failing or forged answer)
+    the log is returned with the reason in `history_problem`. Entries signed with the
+    current key still verify; older ones fail, and their reason says why.
     """
-    response = get("/ledger/keys")
-    if response.status_code == 404:
-        return log
-    response.raise_for_status()
     try:
-        history = response.json()
+        response = get("/ledger/keys")
+        if response.status_code == 404:
+            return replace(log, history_problem="the node serves no key history")
+        response.raise_for_status()
+        return with_key_history(log, response.json())
+    except httpx.HTTPError as exc:
+        problem = f"fetching its key history failed: {type(exc).__name__}"
     except ValueError:
-        raise VerificationError(None, "the key history is not JSON") from None
-    return with_key_history(log, history)
+        problem = "its key history is not JSON"
+    except VerificationError as exc:
+        problem = f"its key history does not verify: {exc.reason}"
+    return replace(log, history_problem=problem)
 
 
 def b64_hashes(hashes: list[bytes]) -> list[str]:
@@ -114,8 +120,8 @@ def verify_ledgered(log: PartnerLog, entry: Any, proof: Any) -> bytes:
         if log.schedule is None:
             raise VerificationError(
                 links.seq,
-                f"entry is signed by key {links.kid}, not the checkpoint's key {kid}: "
-                "without the partner's key history (GET /ledger/keys) it cannot be checked",
+                f"entry is signed by key {links.kid}, not the checkpoint's key {kid}, and "
+                f"{log.history_problem or 'the key history (GET /ledger/keys) is unknown'}",
             )
         raise VerificationError(links.seq, f"entry names key {links.kid}; {kid} held its position")
     if not keys.verify(public_key, links.message, links.signature):

@@ -53,7 +53,7 @@ def ledgered(client: TestClient, seq: int, size: int) -> tuple[dict, list[str]]:
 def test_entries_before_the_rotation_need_the_key_history(rotated: tuple[Node, TestClient]):
     _, client = rotated
     log = partner_log(client)
-    with pytest.raises(VerificationError, match="key history"):
+    with pytest.raises(VerificationError, match=r"key history .* is unknown"):
         verify_ledgered(log, *ledgered(client, BEFORE, log.size))
     verify_ledgered(log, *ledgered(client, AFTER, log.size))  # the current key's own
 
@@ -91,20 +91,36 @@ def test_a_never_rotated_log_relays_no_history(tmp_path: Path):
     node.close()
 
 
-def test_an_older_node_without_the_route_is_checked_as_before(rotated):
+def answer(status: int, **kwargs: object) -> httpx.Response:
+    return httpx.Response(status, request=httpx.Request("GET", "http://mill/ledger/keys"), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [
+        (answer(404), "serves no key history"),  # a node of an older release
+        (answer(500), "fetching its key history failed"),
+        (answer(200, content=b"<html>"), "not JSON"),
+        (answer(200, json={"v": 2}), "does not verify"),
+    ],
+)
+def test_without_a_history_only_current_key_entries_verify(rotated, response, problem):
     _, client = rotated
-    log = partner_log(client)
-    unchanged = fetch_key_history(log, lambda path: httpx.Response(404))
-    assert unchanged is log
+    log = fetch_key_history(partner_log(client), lambda path: response)
+    assert log.schedule is None and problem in log.history_problem
+    verify_ledgered(log, *ledgered(client, AFTER, log.size))
+    with pytest.raises(VerificationError, match=problem):
+        verify_ledgered(log, *ledgered(client, BEFORE, log.size))
 
 
 def test_a_forged_history_is_refused(rotated: tuple[Node, TestClient]):
     _, client = rotated
     history = client.get("/ledger/keys").json()
     del history["key_entries"][1]
-    forged = httpx.Response(200, json=history, request=httpx.Request("GET", "http://mill/"))
+    log = fetch_key_history(partner_log(client), lambda path: answer(200, json=history))
+    assert log.schedule is None and "does not verify" in log.history_problem
     with pytest.raises(VerificationError):
-        fetch_key_history(partner_log(client), lambda path: forged)
+        verify_ledgered(log, *ledgered(client, BEFORE, log.size))
 
 
 def test_receipt_checks_fetch_old_entries(rotated: tuple[Node, TestClient]):
