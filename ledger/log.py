@@ -140,7 +140,6 @@ class Ledger:
         store.create_tables(engine)
         ledger = cls(engine, signer, origin)
         ledger._ensure_genesis()
-        rows.check_node_layout(engine)
         return ledger
 
     # -- appending -------------------------------------------------------------

@@ -16,8 +16,6 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
-from ledger.errors import LedgerError
-
 LEVEL_BITS = 6  # levels 0..63
 COPY_THRESHOLD = 64  # PostgreSQL: COPY pays off for batches, plain inserts for a few rows
 ENTRY_COLUMNS = ("seq", "type", "hash", "body")
@@ -47,19 +45,6 @@ def node_position(key: int) -> tuple[int, int]:
 def nodes_completed_by(start: int, end: int) -> tuple[int, int]:
     """Key range `[low, high)` of the nodes completed by appending leaves `[start, end)`."""
     return start << LEVEL_BITS, end << LEVEL_BITS
-
-
-def check_node_layout(engine: Engine) -> None:
-    """Refuse a database whose tree nodes use the pre-release `(level << 48) | index` keys.
-
-    Key 1 is leaf 1 in that layout and no node in this one (a level-1 node ends on an odd
-    leaf), so one lookup tells them apart; without this, proofs would fail much later.
-    """
-    if read_nodes_outside_transaction(engine, [1]):
-        raise LedgerError(
-            "this ledger's tree nodes use the pre-release key layout; export what you need "
-            "and create the node again (tracespace init)"
-        )
 
 
 class Driver(NamedTuple):

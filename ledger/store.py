@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,25 @@ from sqlalchemy import (
     LargeBinary,
     create_engine,
     event,
+    insert,
+    inspect,
+    select,
     text,
+    update,
 )
 from sqlalchemy.engine import make_url
 from sqlmodel import BigInteger, Column, Field, Integer, SQLModel
 
 from ledger import rows
+from ledger.errors import LedgerError
+
+STORE_FORMAT = 1
+"""The layout of a node's database: every package's tables, keys and indexes. A change of
+shape bumps it and adds the step from the previous format to `MIGRATIONS`."""
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: dict[int, Migration] = {}
+"""Format N -> N + 1, each run inside the transaction that opens an older database."""
 
 # A 64-bit key that, on SQLite, is declared INTEGER so that it becomes the table's rowid:
 # one B-tree per table instead of a table plus a separate primary-key index.
@@ -102,6 +115,14 @@ class WitnessState(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class StoreFormat(SQLModel, table=True):
+    """One row: the format (`STORE_FORMAT`) of this database's layout."""
+
+    __tablename__ = "tracespace_format"
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
 entry_table = LedgerEntry.__table__
 node_table = LedgerNode.__table__
 head_table = LedgerHead.__table__
@@ -109,6 +130,7 @@ key_table = LedgerKey.__table__
 checkpoint_table = LedgerCheckpoint.__table__
 witness_table = WitnessState.__table__
 cosignature_table = LedgerCosignature.__table__
+format_table = StoreFormat.__table__
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -169,11 +191,45 @@ def _switch_to_wal(cursor: Any) -> None:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create missing tables, one process at a time (several may open a new database)."""
+    """Create missing tables and bring the layout to `STORE_FORMAT`, one process at a time
+    (several may open a new database). A database of a newer format is refused."""
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
+        existed = inspect(conn).has_table(head_table.name)
         SQLModel.metadata.create_all(conn)
+        _settle_format(conn, existed)
+
+
+def _settle_format(conn: Connection, existed: bool) -> None:
+    found = conn.execute(select(format_table.c.version)).scalar_one_or_none()
+    if found is None:
+        if existed:  # made before the format was recorded: format 1 unless pre-release
+            _refuse_pre_release_layout(conn)
+        conn.execute(insert(format_table).values(id=1, version=STORE_FORMAT))
+        return
+    if found > STORE_FORMAT:
+        raise LedgerError(
+            f"this database has format {found}, written by a newer tracespace; this release "
+            f"reads format {STORE_FORMAT} and older: upgrade tracespace"
+        )
+    for version in range(found, STORE_FORMAT):
+        MIGRATIONS[version](conn)
+    if found != STORE_FORMAT:
+        conn.execute(update(format_table).values(version=STORE_FORMAT))
+
+
+def _refuse_pre_release_layout(conn: Connection) -> None:
+    """Refuse tree nodes keyed the pre-release way, `(level << 48) | index`.
+
+    Key 1 is leaf 1 in that layout and no node in this one (a level-1 node ends on an odd
+    leaf), so one lookup tells them apart; without this, proofs would fail much later.
+    """
+    if conn.execute(select(node_table.c.id).where(node_table.c.id == 1)).first():
+        raise LedgerError(
+            "this ledger's tree nodes use the pre-release key layout; export what you need "
+            "and create the node again (tracespace init)"
+        )
 
 
 @contextmanager

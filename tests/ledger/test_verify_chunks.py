@@ -111,12 +111,3 @@ def test_verification_errors_survive_the_trip_from_a_worker_process():
     for error in (VerificationError(30, "entry is missing"), ProofError(None, "too short")):
         back = pickle.loads(pickle.dumps(error))
         assert (type(back), back.seq, back.reason) == (type(error), error.seq, error.reason)
-
-
-def test_a_database_with_the_pre_release_node_layout_is_refused(ledger: Ledger):
-    from ledger.errors import LedgerError
-
-    # In the old layout, key 1 was the hash of leaf 1.
-    sql(ledger, "INSERT INTO ledger_node (id, hash) VALUES (1, :h)", h=b"\x01" * 32)
-    with pytest.raises(LedgerError, match="pre-release key layout"):
-        Ledger.open(ledger.engine, ledger.signer, ORIGIN)
