@@ -42,12 +42,8 @@ def shared_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, database_url: str) -> Iterator[tuple[Node, TestClient]]:
-    node = init_node(tmp_path / "n", "fresh", ["20.500.8"], port=9, database_url=database_url)
-    with TestClient(create_app(node)) as client:
-        client.headers["Authorization"] = f"Bearer {node.operator_token}"
-        yield node, client
-    node.close()
+def fresh(operator_node: tuple[Node, TestClient]) -> tuple[Node, TestClient]:
+    return operator_node
 
 
 def _counts(node: Node) -> tuple[int, int, int, int]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -14,20 +12,15 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.app import create_app
 from connector.events import example as ex
-from connector.node import Node, init_node
+from connector.node import Node
 from connector.problems import Problem
 from connector.routers.epcis import _json_body
 
 
 @pytest.fixture
-def node_client(tmp_path: Path, database_url: str) -> Iterator[tuple[Node, TestClient]]:
-    node = init_node(tmp_path / "n", "speed", ["20.500.9"], port=9, database_url=database_url)
-    with TestClient(create_app(node)) as client:
-        client.headers["Authorization"] = f"Bearer {node.operator_token}"
-        yield node, client
-    node.close()
+def node_client(operator_node: tuple[Node, TestClient]) -> tuple[Node, TestClient]:
+    return operator_node
 
 
 def _events(client: TestClient, params: dict) -> list[dict]:
