@@ -23,7 +23,7 @@ from ledger.canonical import canonical_json
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import LedgerError, VerificationError
 from ledger.keyschedule import KEY_ENTRY_TYPES, KeySchedule
-from ledger.log import Ledger
+from ledger.log import ROTATION_TYPE, Ledger
 from ledger.note import NoteVerifier
 from ledger.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
 
@@ -45,10 +45,15 @@ def key_entries(ledger: Ledger, note: str) -> list[dict[str, Any]]:
     return items
 
 
-def export_key_history(ledger: Ledger) -> dict[str, Any]:
-    """The key history at the latest checkpoint."""
-    note = ledger.checkpoint()
+def export_key_history(ledger: Ledger, note: str | None = None) -> dict[str, Any]:
+    """The key history at checkpoint `note` (default: the latest checkpoint)."""
+    note = ledger.checkpoint() if note is None else note
     return {"v": HISTORY_VERSION, "checkpoint": note, "key_entries": key_entries(ledger, note)}
+
+
+def has_rotated(ledger: Ledger, note: str) -> bool:
+    """Whether any key rotation lies under checkpoint `note` (one indexed lookup)."""
+    return bool(ledger.seqs_of_types([ROTATION_TYPE], int(note.split("\n")[1])))
 
 
 def proven_key_bodies(items: Any, note: str) -> tuple[list[tuple[int, bytes]], list[TlogProof]]:

@@ -28,7 +28,7 @@ from identifiers.digital_link import DigitalLink
 from identifiers.errors import InvalidIdentifier
 from identifiers.handle import Handle
 from ledger.errors import LedgerError
-from ledger.keyhistory import export_key_history
+from ledger.keyhistory import export_key_history, has_rotated
 
 PARTNER_TIMEOUT = 3.0
 TRACE_BUDGET = 10.0
@@ -189,9 +189,10 @@ def provenance(
     """The page model for `object_id` (a canonical object key), public data only."""
     me = node_did(node)
     base = node.config.public_url
-    log = open_partner_log(
-        node.vkey, node.ledger.checkpoint(), node.public_key, export_key_history(node.ledger)
-    )
+    note = node.ledger.checkpoint()
+    # Only a rotated log needs its history (the page is a hot path: skip the proofs else).
+    history = export_key_history(node.ledger, note) if has_rotated(node.ledger, note) else None
+    log = open_partner_log(node.vkey, note, node.public_key, history)
     size = log.size
     try:
         graph = trace(
