@@ -157,7 +157,7 @@ class _Reader:
         conflict = None
         if "conflict" in fields:
             value, where = fields["conflict"]
-            term = compact(value["@id"]) if isinstance(value, dict) and "@id" in value else value
+            term = value["@id"] if isinstance(value, dict) and "@id" in value else value
             term = compact(term) if isinstance(term, str) else term
             if term in CONFLICT_TERMS:
                 conflict = term

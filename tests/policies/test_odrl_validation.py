@@ -291,3 +291,10 @@ def test_serialise_then_parse_round_trips(doc: dict) -> None:
     written = policy_to_json(policy)
     assert written == doc  # generated documents are already in the canonical compact form
     assert parse_policy(json.loads(json.dumps(written))) == policy
+
+
+@pytest.mark.parametrize("conflict", [{"@id": None}, {"@id": 7}, {"@id": ["perm"]}, None, 3])
+def test_a_conflict_that_is_not_an_iri_is_a_problem_not_a_crash(conflict) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy({"@type": "Set", "uid": "urn:p:1", "conflict": conflict})
+    assert "conflict must be one of" in str(info.value)
