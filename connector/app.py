@@ -22,8 +22,8 @@ def create_app(node: Node) -> FastAPI:
         description="Industrial data space connector and verifiable traceability ledger.",
     )
     app.state.node = node
-    problems.install(app)
     app.add_middleware(BodySizeLimit)
+    problems.install(app)
     app.include_router(identifiers_router.routes())  # first: handle lookups are the hot path
     app.include_router(ledger.router)
     app.include_router(peers.router)

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.dsp.errors import AccessDenied
 from identifiers import errors as id_errors
@@ -147,13 +148,45 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error(
-            "unhandled error on %s %s: %s",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-            exc_info=exc,
-        )
-        return problem_response(
-            500, "Internal error", "the node failed; see its log", "internal-error"
-        )
+        return _internal_error(request.method, request.url.path, exc)
+
+    # Outermost of our middleware (added last): the body limit's own error must reach it.
+    app.add_middleware(UnexpectedErrors)
+
+
+def _internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
+    log.error("unhandled error on %s %s: %s", method, path, type(exc).__name__, exc_info=exc)
+    return problem_response(500, "Internal error", "the node failed; see its log", "internal-error")
+
+
+class UnexpectedErrors:
+    """ASGI middleware answering an exception no handler took with a 500 problem.
+
+    Starlette's outermost middleware would answer the same, but then re-raise the exception
+    to the server, and uvicorn closes the connection of a request whose app raised: a
+    keep-alive client would find its next request reset. Here the exception ends with the
+    answer. One raised after the answer started is left to the server (it cannot be
+    answered any more).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = _internal_error(scope.get("method", ""), scope.get("path", ""), exc)
+            await response(scope, receive, send)
