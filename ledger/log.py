@@ -67,6 +67,11 @@ class LedgerTransaction:
         return self._tip.size
 
     @property
+    def driver(self) -> rows.Driver:
+        """The driver connection of the transaction (`ledger.rows`), for fast bulk writes."""
+        return self._driver
+
+    @property
     def connection(self) -> Connection:
         """The SQLAlchemy connection of the transaction, for the caller's own writes."""
         if self._conn is None:

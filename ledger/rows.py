@@ -259,6 +259,20 @@ def _insert_rows(driver: Driver, table: str, columns: Sequence[str], rows: list[
         execute(driver, _insert_sql(table, columns, _mark(driver.dialect)), rows, many=True)
 
 
+def insert_rows(driver: Driver, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Insert `rows` (tuples in `columns` order) into `table` in the open transaction: one
+    executemany, or COPY on PostgreSQL for a batch large enough to pay for it."""
+    if driver.postgres and len(rows) >= COPY_THRESHOLD:
+        _copy_rows(driver, table, columns, rows)
+    else:
+        _insert_rows(driver, table, columns, rows)
+
+
+def placeholder(driver: Driver) -> str:
+    """The driver's parameter mark: `?` (sqlite3) or `%s` (psycopg)."""
+    return _mark(driver.dialect)
+
+
 def _copy_rows(driver: Driver, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     if not rows:
         return
