@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +58,15 @@ def serve(
     dir: DirOption = None,
     port: Annotated[int | None, typer.Option(help="Port (default: from tracespace.toml).")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    capture_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            envvar="TRACESPACE_CAPTURE_WORKERS",
+            help="Helper processes that prepare captured EPCIS events while the node "
+            "appends (default: 1 on a machine with 2 or more cores, else 0).",
+        ),
+    ] = None,
 ) -> None:
     """Run the node's HTTP API.
 
@@ -65,10 +75,17 @@ def serve(
     import uvicorn
 
     from connector.app import create_app
+    from connector.events.pipeline import default_workers
 
     node = open_node(dir)
+    workers = default_workers() if capture_workers is None else capture_workers
+    app = create_app(node, capture_workers=workers)
+    # What is loaded now (modules, schemas, vocabularies) lives as long as the process: keep
+    # it out of the cyclic collector's full passes, which would otherwise walk it again and
+    # again under a capture load.
+    gc.freeze()
     uvicorn.run(
-        create_app(node),
+        app,
         host=host,
         port=port or node.config.port,
         log_level="warning",

@@ -10,14 +10,14 @@ number is returned with `"duplicate": true`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-
-from connector.events.objects import unify
+from connector.events.pipeline import PreparedPart, Preparer
+from connector.events.prepare import PreparedEvent
 from connector.events.tables import (
     OPEN_END,
     OPEN_START,
@@ -27,11 +27,11 @@ from connector.events.tables import (
     party_table,
 )
 from connector.node import Node
-from schemas.epcis import EPCISEvent, parse_document
+from ledger import rows
+from schemas.epcis import EPCISEvent
 
 EVENT_TYPE = "epcis.event"
 PAYLOAD_VERSION = 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,6 @@ class Captured:
         }
 
 
-def micros(moment: datetime) -> int:
-    """An aware datetime as integer UTC microseconds since the epoch (the index time unit)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def from_micros(value: int) -> str:
-    return (_EPOCH + timedelta(microseconds=value)).isoformat().replace("+00:00", "Z")
-
-
 def event_payload(event: EPCISEvent, context: Any) -> dict[str, Any]:
     """The ledger payload of one event (see the module docstring)."""
     body = dict(event.raw)
@@ -70,109 +61,123 @@ def event_payload(event: EPCISEvent, context: Any) -> dict[str, Any]:
 
 
 def capture_document(
-    node: Node, document: Any, progress: Callable[[int], None] | None = None
+    node: Node,
+    document: Any,
+    progress: Callable[[int], None] | None = None,
+    preparer: Preparer | None = None,
 ) -> list[Captured]:
     """Validate `document` (InvalidRecord lists every problem, nothing is written), then
-    append and index all its events atomically; results are in document order."""
-    model = parse_document(document)
+    append and index all its events atomically; results are in document order.
+
+    `preparer` prepares the events (in helper processes when it has workers) while this
+    thread appends; without one they are prepared here, first.
+    """
+    parts = (preparer or _INLINE).parts(document)
+    with closing(parts):  # hands the helper back even when the capture fails half-way
+        return _capture(node, document, parts, progress)
+
+
+def _capture(
+    node: Node,
+    document: Any,
+    parts: Iterator[PreparedPart],
+    progress: Callable[[int], None] | None,
+) -> list[Captured]:
+    first = next(parts, None)  # before taking the append lock: a bad start costs no wait
     context = document.get("@context")
+    results: list[Captured] = []
     with node.ledger.transaction() as tx:
-        conn = tx.connection
-        hashes = list(dict.fromkeys(e.event_id for e in model.events))
-        known = _known_hashes(conn, hashes)
-        rows = _IndexRows()
-        results: list[Captured] = []
-        for done, event in enumerate(model.events, 1):
-            previous = known.get(event.event_id)
-            if previous is not None:
-                results.append(Captured(previous[0], event.event_id, previous[1], True))
-                continue
-            payload = event_payload(event, context)
-            entry = tx.append(EVENT_TYPE, payload)
-            event_id = payload["event"]["eventID"]
-            known[event.event_id] = (event_id, entry.seq)
-            rows.add(event, event_id, entry.seq, entry.kid)
-            results.append(Captured(event_id, event.event_id, entry.seq))
-            if progress and done % 100 == 0:
-                progress(done)
-        rows.flush(conn)
-        if progress:
-            progress(len(model.events))
+        driver = tx.driver
+        known: dict[str, tuple[str, int]] = {}
+        index = _IndexRows()
+        for part in itertools.chain([first] if first else [], parts):
+            fresh = [p.event_hash for _, p in part if p.event_hash not in known]
+            known.update(_known_hashes(driver, list(dict.fromkeys(fresh))))
+            for raw, prepared in part:
+                previous = known.get(prepared.event_hash)
+                if previous is not None:
+                    results.append(Captured(previous[0], prepared.event_hash, previous[1], True))
+                    continue
+                body = dict(raw)
+                if prepared.declared_event_id is None:
+                    body["eventID"] = prepared.event_hash
+                payload = {
+                    "v": PAYLOAD_VERSION,
+                    "eventHash": prepared.event_hash,
+                    "context": context,
+                    "event": body,
+                }
+                entry = tx.append(EVENT_TYPE, payload)
+                known[prepared.event_hash] = (prepared.event_id, entry.seq)
+                index.add(prepared, entry.seq, entry.kid)
+                results.append(Captured(prepared.event_id, prepared.event_hash, entry.seq))
+            index.flush(driver)  # run by run: the helper prepares the next run meanwhile
+            if progress:
+                progress(len(results))
     return results
 
 
-def _known_hashes(conn: Connection, hashes: list[str]) -> dict[str, tuple[str, int]]:
+_INLINE = Preparer(workers=0)
+
+
+def _known_hashes(driver: rows.Driver, hashes: list[str]) -> dict[str, tuple[str, int]]:
     found: dict[str, tuple[str, int]] = {}
-    mark = _mark(conn)
+    mark = rows.placeholder(driver)
     for start in range(0, len(hashes), 500):
         chunk = hashes[start : start + 500]
-        rows = conn.exec_driver_sql(
-            "SELECT event_hash, event_id, seq FROM epcis_event "
-            f"WHERE event_hash IN ({', '.join([mark] * len(chunk))})",
-            tuple(chunk),
+        found.update(
+            (h, (event_id, int(seq)))
+            for h, event_id, seq in rows.execute(
+                driver,
+                "SELECT event_hash, event_id, seq FROM epcis_event "
+                f"WHERE event_hash IN ({', '.join([mark] * len(chunk))})",
+                tuple(chunk),
+            )
         )
-        found.update({h: (event_id, int(seq)) for h, event_id, seq in rows})
     return found
 
 
-# The index rows are plain tuples written with the driver's executemany: per row, SQLAlchemy's
-# statement and parameter handling would cost more than SQLite's insert itself.
+# The index rows are plain tuples written on the driver's connection: per row, SQLAlchemy's
+# statement and parameter handling would cost more than the database's insert itself.
 _EVENT_COLUMNS = (
     "seq", "event_hash", "event_id", "event_type", "event_time", "action", "biz_step",
     "disposition", "read_point", "biz_location", "kid",
 )  # fmt: skip
 _OBJECT_COLUMNS = ("object_id", "seq", "role")
 _PARTY_COLUMNS = ("seq", "kind", "sd_type", "value")
-
-
-def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
-def _insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    if rows:
-        marks = ", ".join([_mark(conn)] * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+_CONTAINMENT = containment_table.name
+_END = '"end"'  # a reserved word in SQL: quoted (the same in SQLite and PostgreSQL)
+_CONTAINMENT_COLUMNS = ("parent", "child", "start", _END, "start_seq", "end_seq")
 
 
 class _IndexRows:
-    """The index rows of a document's events, written together (one executemany per table)."""
+    """The index rows of a run of events, written together (one executemany per table)."""
 
     def __init__(self) -> None:
         self.events: list[tuple] = []
         self.objects: list[tuple[str, int, str]] = []
         self.parties: list[tuple[int, str, str, str]] = []
-        self.links: list[tuple[str, str, str | None, int, int]] = []
+        self.links: list[_Link] = []
 
-    def add(self, event: EPCISEvent, event_id: str, seq: int, kid: str) -> None:
-        self.events.append(
-            (
-                seq, event.event_id, event_id, event.event_type, micros(event.event_time),
-                event.action, event.biz_step, event.disposition, event.read_point,
-                event.biz_location, kid,
-            )
-        )  # fmt: skip
-        objects = dict.fromkeys((unify(ref.object_id), ref.role) for ref in event.objects())
-        self.objects += [(o, seq, r) for o, r in objects]
-        if event.sources or event.destinations:
-            parties = dict.fromkeys(
-                [("source", s.type, s.value) for s in event.sources]
-                + [("destination", d.type, d.value) for d in event.destinations]
-            )
-            self.parties += [(seq, k, t, v) for k, t, v in parties]
-        if getattr(event, "parent_id", None):  # only events with a parent state containment
-            self.links += [
-                (unify(link.source), unify(link.target), link.action, micros(link.time), seq)
-                for link in event.object_links()
-                if link.kind == "containment" and link.source is not None
-            ]
+    def add(self, prepared: PreparedEvent, seq: int, kid: str) -> None:
+        self.events.append((seq, *prepared.row, kid))
+        self.objects += [(o, seq, r) for o, r in prepared.objects]
+        self.parties += [(seq, k, t, v) for k, t, v in prepared.parties]
+        self.links += [(p, c, action, at, seq) for p, c, action, at in prepared.links]
 
-    def flush(self, conn: Connection) -> None:
-        _insert_rows(conn, event_table.name, _EVENT_COLUMNS, self.events)
-        _insert_rows(conn, object_table.name, _OBJECT_COLUMNS, self.objects)
-        _insert_rows(conn, party_table.name, _PARTY_COLUMNS, self.parties)
+    def flush(self, driver: rows.Driver) -> None:
+        """Write the rows added since the last flush."""
+        rows.insert_rows(driver, event_table.name, _EVENT_COLUMNS, self.events)
+        rows.insert_rows(driver, object_table.name, _OBJECT_COLUMNS, self.objects)
+        rows.insert_rows(driver, party_table.name, _PARTY_COLUMNS, self.parties)
         if self.links:
-            _Containment.load(conn, {(p, c) for p, c, *_ in self.links}).apply(conn, self.links)
+            pairs = {(p, c) for p, c, *_ in self.links}
+            _Containment.load(driver, pairs).apply(driver, self.links)
+        self.events, self.objects, self.parties, self.links = [], [], [], []
+
+
+_Link = tuple[str, str, str | None, int, int]
+"""A containment link: (parent, child, action, time, seq)."""
 
 
 @dataclass
@@ -197,40 +202,47 @@ class _Containment:
         self.intervals = intervals
 
     @classmethod
-    def load(cls, conn: Connection, pairs: set[tuple[str, str]]) -> _Containment:
-        c = containment_table.c
+    def load(cls, driver: rows.Driver, pairs: set[tuple[str, str]]) -> _Containment:
         found: dict[tuple[str, str], list[_Interval]] = {pair: [] for pair in pairs}
         children = sorted({child for _, child in pairs})
+        mark = rows.placeholder(driver)
         for start in range(0, len(children), 500):
-            rows = conn.execute(
-                select(c.id, c.parent, c.child, c.start, c.end, c.start_seq, c.end_seq)
-                .where(c.child.in_(children[start : start + 500]))
-                .order_by(c.id)
+            chunk = children[start : start + 500]
+            stored = rows.execute(
+                driver,
+                f"SELECT id, parent, child, start, {_END}, start_seq, end_seq FROM {_CONTAINMENT} "
+                f"WHERE child IN ({', '.join([mark] * len(chunk))}) ORDER BY id",
+                tuple(chunk),
             )
-            for row in rows:
-                if (row.parent, row.child) in found:
-                    interval = _Interval(row.id, row.start, row.end, row.start_seq, row.end_seq)
-                    found[(row.parent, row.child)].append(interval)
+            for row_id, parent, child, begin, end, start_seq, end_seq in stored:
+                if (parent, child) in found:
+                    interval = _Interval(row_id, begin, end, start_seq, end_seq)
+                    found[(parent, child)].append(interval)
         return cls(found)
 
-    def apply(self, conn: Connection, links: list[tuple[str, str, str | None, int, int]]) -> None:
+    def apply(
+        self, driver: rows.Driver, links: list[tuple[str, str, str | None, int, int]]
+    ) -> None:
         for parent, child, action, at, seq in links:
             self._link(self.intervals[(parent, child)], action, at, seq)
         changed = [(pair, i) for pair, rows in self.intervals.items() for i in rows if i.changed]
         new = [
-            {"parent": p, "child": ch, "start": i.start, "end": i.end,
-             "start_seq": i.start_seq, "end_seq": i.end_seq}
+            (p, ch, i.start, i.end, i.start_seq, i.end_seq)
             for (p, ch), i in changed if i.id is None
         ]  # fmt: skip
         updated = [
-            {"row": i.id, "new_start": i.start, "new_end": i.end,
-             "new_start_seq": i.start_seq, "new_end_seq": i.end_seq}
-            for _, i in changed if i.id is not None
-        ]  # fmt: skip
-        if new:
-            conn.execute(insert(containment_table), new)
+            (i.start, i.end, i.start_seq, i.end_seq, i.id) for _, i in changed if i.id is not None
+        ]
+        rows.insert_rows(driver, _CONTAINMENT, _CONTAINMENT_COLUMNS, new)
         if updated:
-            conn.execute(_UPDATE_INTERVAL, updated)
+            mark = rows.placeholder(driver)
+            rows.execute(
+                driver,
+                f"UPDATE {_CONTAINMENT} SET start = {mark}, {_END} = {mark}, "
+                f"start_seq = {mark}, end_seq = {mark} WHERE id = {mark}",
+                updated,
+                many=True,
+            )
 
     @staticmethod
     def _link(rows: list[_Interval], action: str | None, at: int, seq: int) -> None:
@@ -250,19 +262,6 @@ class _Containment:
         elif not any(i.start <= at < i.end for i in rows):
             # OBSERVE (or no action): witnessed at one instant, unless already known then
             rows.append(_Interval(None, at, at + 1, seq, seq, changed=True))
-
-
-_c = containment_table.c
-_UPDATE_INTERVAL = (
-    update(containment_table)
-    .where(_c.id == bindparam("row"))
-    .values(
-        start=bindparam("new_start"),
-        end=bindparam("new_end"),
-        start_seq=bindparam("new_start_seq"),
-        end_seq=bindparam("new_end_seq"),
-    )
-)
 
 
 def stored_event(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,10 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, exists, select
 
 from connector.events.access import Caller, check_permitted, may_read
-from connector.events.capture import micros
 from connector.events.errors import EventNotFound, InvalidQuery
 from connector.events.objects import object_key
-from connector.events.tables import event_table, object_table
+from connector.events.tables import event_table, micros, object_table
 from connector.node import Node
 from ledger import store
 from ledger.entry import utc_now

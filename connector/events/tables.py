@@ -6,6 +6,8 @@ transaction, so a query or a trace never parses entries. Times are UTC epoch mic
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import Index, text
 from sqlmodel import BigInteger, Column, Field, SQLModel
 
@@ -15,6 +17,16 @@ OPEN_START = -(1 << 62)
 """Start of a containment interval whose ADD was never seen (packed elsewhere)."""
 OPEN_END = 1 << 62
 """End of a containment interval that is still open (not yet unpacked)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(moment: datetime) -> int:
+    """An aware datetime as integer UTC microseconds since the epoch (the index time unit)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> str:
+    return (_EPOCH + timedelta(microseconds=value)).isoformat().replace("+00:00", "Z")
 
 
 def _partial_index(name: str, column: str, condition: str) -> Index:

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from connector.events.access import Caller, check_permitted, may_read
-from connector.events.capture import from_micros
 from connector.events.errors import EventNotFound, InvalidQuery, ReadNotAllowed
 from connector.events.objects import object_kind
 from connector.events.partners import DEFAULT_BUDGET, Partners
@@ -31,6 +30,7 @@ from connector.events.tables import (
     OPEN_START,
     containment_table,
     event_table,
+    from_micros,
     object_table,
     party_table,
 )

@@ -52,7 +52,9 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
     if isinstance(events.get("eventList"), list) and len(events["eventList"]) > MAX_CAPTURE_EVENTS:
         raise Problem(413, "Too many events", f"at most {MAX_CAPTURE_EVENTS} events per document")
     try:
-        captured = await run_in_threadpool(capture_document, node, document)
+        captured = await run_in_threadpool(
+            capture_document, node, document, None, request.app.state.preparer
+        )
     except InvalidRecord as exc:
         raise invalid_document(exc) from None
     return Response(

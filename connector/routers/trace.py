@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 
 from connector.auth import NodeDep
 from connector.events.access import ReaderDep
-from connector.events.capture import micros
 from connector.events.errors import InvalidQuery
 from connector.events.objects import object_key
 from connector.events.partners import DEFAULT_BUDGET
 from connector.events.recall import recall
+from connector.events.tables import micros
 from connector.events.trace import DEFAULT_DEPTH, TraceRequest, trace
 
 router = APIRouter(tags=["trace"])

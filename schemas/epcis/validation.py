@@ -121,8 +121,11 @@ def document_problems(document: Any) -> list[Problem]:
             if "@context" in event:
                 problems.extend(_context_problems(event["@context"], f"{path}['@context']"))
             problems.extend(_vocabulary_problems(event, path))
-    if not problems:
-        return problems
+    return ordered_problems(problems)
+
+
+def ordered_problems(problems: list[Problem]) -> list[Problem]:
+    """`problems` without repeats, in document order (array indices compared as numbers)."""
     unique = list(dict.fromkeys(problems))
     unique.sort(key=lambda problem: _path_key(problem[0]))
     return unique
@@ -139,9 +142,7 @@ def validate_event(event: Any) -> None:
     problems.extend(_context_problems(event.get("@context"), "$['@context']", top=True))
     problems.extend(_vocabulary_problems(event, "$"))
     if problems:
-        unique = list(dict.fromkeys(problems))
-        unique.sort(key=lambda problem: _path_key(problem[0]))
-        raise InvalidRecord(unique)
+        raise InvalidRecord(ordered_problems(problems))
 
 
 def _schema_problems(error: ValidationError) -> list[Problem]:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from connector.events import example as ex
-from connector.events.capture import capture_document, micros
-from connector.events.tables import OPEN_END, OPEN_START, containment_table
+from connector.events.capture import capture_document
+from connector.events.tables import OPEN_END, OPEN_START, containment_table, micros
 from connector.node import Node, init_node
 from schemas.epcis import canonical_object_id
 

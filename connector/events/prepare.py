@@ -1,0 +1,129 @@
+"""Capture preparation: everything a captured event needs that does not touch the database.
+
+Validation (schema, formats, contexts, CBV terms), the Event Hash ID, the event model and the
+event's index rows are pure work on JSON. `prepare_run` does them for a run of consecutive
+events of one document, so a capture can prepare the next run in a helper process while it
+appends the current one (`connector.events.pipeline`). A run is checked as the document
+holding only those events, which is the same check: the EPCIS schema puts no constraint on
+the event list as a whole. Problems are reported with their paths in the whole document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from connector.events.objects import unify
+from connector.events.tables import micros
+from schemas.epcis import EPCISEvent, parse_document
+from schemas.epcis.validation import ordered_problems
+from schemas.errors import InvalidRecord, Problem
+
+_RUN_PATH = re.compile(r"^\$\.epcisBody\.eventList\[(\d+)\]")
+
+
+class PreparedEvent(NamedTuple):
+    """One valid event, ready to be ledgered and indexed.
+
+    `row` is the event's index row without its ledger position: (event_hash, event_id,
+    event_type, event_time, action, biz_step, disposition, read_point, biz_location).
+    `objects` are (object id, role); `parties` (kind, type, value); `links` the containment
+    links it states (parent, child, action, time). Times are UTC epoch microseconds.
+    """
+
+    event_hash: str
+    declared_event_id: str | None
+    row: tuple[Any, ...]
+    objects: tuple[tuple[str, str], ...]
+    parties: tuple[tuple[str, str, str], ...]
+    links: tuple[tuple[str, str, str | None, int], ...]
+
+    @property
+    def event_id(self) -> str:
+        """The id the event is stored under: the one it declares, else its Event Hash ID."""
+        return self.declared_event_id or self.event_hash
+
+
+class PreparedRun(NamedTuple):
+    """The outcome of `prepare_run`: the events in order, or every problem of the run."""
+
+    events: tuple[PreparedEvent, ...]
+    problems: tuple[Problem, ...] = ()
+
+
+class Run(NamedTuple):
+    """A document cut down to some of its events, and where those start in the whole one."""
+
+    document: Any
+    offset: int
+
+
+def runs(document: Any, first: int = 10, size: int = 25) -> Iterator[Run]:
+    """Cut an EPCISDocument into runs of consecutive events: `first` events, then `size`.
+
+    A short first run is ready soon; the others are long enough that handing one over costs
+    little per event, and short enough that the appends rarely wait for the next. A
+    document of another shape (a single `event`, a query document, not an object at all)
+    is one run, as is one whose events fit in the first run.
+    """
+    body = document.get("epcisBody") if isinstance(document, dict) else None
+    events = body.get("eventList") if isinstance(body, dict) else None
+    if not isinstance(events, list) or set(body) != {"eventList"} or len(events) <= first:
+        yield Run(document, 0)
+        return
+    start, length = 0, first
+    while start < len(events):
+        part = {**document, "epcisBody": {"eventList": events[start : start + length]}}
+        yield Run(part, start)
+        start += length
+        length = size
+
+
+def prepare_run(run: Run) -> PreparedRun:
+    """Validate and prepare the events of `run` (see the module docstring)."""
+    try:
+        model = parse_document(run.document)
+    except InvalidRecord as exc:
+        return PreparedRun((), tuple(_shift(exc.problems, run.offset)))
+    return PreparedRun(tuple(_prepared(event) for event in model.events))
+
+
+def merge_problems(problems: list[Problem]) -> list[Problem]:
+    """The problems of several runs as one report: the document-level ones each run repeats
+    appear once, and all are in document order."""
+    return ordered_problems(problems)
+
+
+def _shift(problems: list[Problem], offset: int) -> Iterator[Problem]:
+    for path, message in problems:
+        if offset:
+            path = _RUN_PATH.sub(
+                lambda m: f"$.epcisBody.eventList[{int(m.group(1)) + offset}]", path, count=1
+            )
+        yield path, message
+
+
+def _prepared(event: EPCISEvent) -> PreparedEvent:
+    event_id = event.declared_event_id or event.event_id
+    row = (
+        event.event_id, event_id, event.event_type, micros(event.event_time), event.action,
+        event.biz_step, event.disposition, event.read_point, event.biz_location,
+    )  # fmt: skip
+    objects = tuple(dict.fromkeys((unify(ref.object_id), ref.role) for ref in event.objects()))
+    parties: tuple[tuple[str, str, str], ...] = ()
+    if event.sources or event.destinations:
+        parties = tuple(
+            dict.fromkeys(
+                [("source", s.type, s.value) for s in event.sources]
+                + [("destination", d.type, d.value) for d in event.destinations]
+            )
+        )
+    links: tuple[tuple[str, str, str | None, int], ...] = ()
+    if getattr(event, "parent_id", None):  # only events with a parent state containment
+        links = tuple(
+            (unify(link.source), unify(link.target), link.action, micros(link.time))
+            for link in event.object_links()
+            if link.kind == "containment" and link.source is not None
+        )
+    return PreparedEvent(event.event_id, event.declared_event_id, row, objects, parties, links)

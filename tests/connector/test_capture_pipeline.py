@@ -1,0 +1,231 @@
+"""Capture preparation in runs and in a helper process: the same results as one pass inline,
+whole-document error reports, nothing written on failure, and a helper that dies is replaced."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from connector.app import create_app
+from connector.events import example as ex
+from connector.events.capture import capture_document
+from connector.events.pipeline import Preparer
+from connector.events.prepare import prepare_run, runs
+from connector.events.tables import containment_table, event_table, object_table, party_table
+from connector.node import Node, init_node
+from schemas.epcis import document_problems
+from schemas.errors import InvalidRecord
+
+CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+INVALID = CONFORMANCE / "epcis" / "openepcis" / "2.0" / "EPCIS" / "JSON" / "Capture" / "Invalid"
+START_SECONDS = 60.0
+
+
+def chain(count: int, tag: str = "A") -> list[dict]:
+    """`count` events of every shape the index cares about: lots transformed step by step,
+    packed into cartons (containment), shipped with sources and destinations."""
+    events: list[dict] = []
+    for n in range(count):
+        lot = f"urn:epc:class:lgtin:4012345.012345.{tag}{n}"
+        carton = f"urn:epc:id:sscc:4012345.{ord(tag[0]) * 1000 + n:010d}"
+        kind = n % 3
+        if kind == 0:
+            events.append(
+                ex.event("ObjectEvent", n, action="ADD", bizStep="commissioning",
+                         quantityList=[ex.qty(lot, 10)], bizLocation=ex.place(ex.PLANT))
+            )  # fmt: skip
+        elif kind == 1:
+            events.append(
+                ex.event("AggregationEvent", n, action="ADD", bizStep="packing",
+                         parentID=carton, childQuantityList=[ex.qty(lot, 10)])
+            )  # fmt: skip
+        else:
+            events.append(
+                ex.event("ObjectEvent", n, action="OBSERVE", bizStep="shipping", epcList=[carton],
+                         sourceList=ex.party("source", "urn:epc:id:pgln:4012345.00000"),
+                         destinationList=ex.party("destination", "urn:epc:id:pgln:4098765.00000"))
+            )  # fmt: skip
+    return events
+
+
+@pytest.fixture(scope="module")
+def helper() -> Iterator[Preparer]:
+    preparer = Preparer(workers=1)
+    if not preparer.start(timeout=START_SECONDS):
+        preparer.close()
+        pytest.fail("the capture helper process did not start")
+    yield preparer
+    preparer.close()
+
+
+def _node(folder: Path, name: str) -> Node:
+    return init_node(folder / name, name, [], port=9)
+
+
+def _index(node: Node) -> dict[str, list[tuple]]:
+    """Every index row, sorted; event rows without their key id (each node has its own)."""
+    with node.engine.connect() as conn:
+        found = {
+            table.name: sorted(tuple(row) for row in conn.execute(select(table)))
+            for table in (event_table, object_table, party_table, containment_table)
+        }
+    found[event_table.name] = [row[:-1] for row in found[event_table.name]]
+    return found
+
+
+def test_runs_cover_the_document_in_order() -> None:
+    events = chain(61)
+    document = ex.document(events)
+    cut = list(runs(document, first=10, size=25))
+    assert [run.offset for run in cut] == [0, 10, 35, 60]
+    rebuilt = [e for run in cut for e in run.document["epcisBody"]["eventList"]]
+    assert rebuilt == events
+    assert all(run.document["@context"] == document["@context"] for run in cut)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"not": "epcis"},
+        [1, 2],
+        ex.document(chain(5)),
+        {**ex.document([]), "epcisBody": {"event": chain(1)[0]}},
+    ],
+    ids=["no-body", "not-an-object", "short", "single-event"],
+)
+def test_other_shapes_are_one_run(document: object) -> None:
+    assert [run.offset for run in runs(document)] == [0]
+
+
+def _bad_document() -> dict:
+    events = chain(70)
+    events[3] = {**events[3], "bizStep": "juggling"}
+    del events[44]["eventTimeZoneOffset"]
+    events[69]["epcList"] = ["not a uri"]
+    return {**ex.document(events), "creationDate": "yesterday"}
+
+
+def test_problems_across_runs_are_the_whole_document_report() -> None:
+    document = _bad_document()
+    with pytest.raises(InvalidRecord) as caught:
+        for _ in Preparer(0).parts(document):
+            pass
+    assert caught.value.problems == document_problems(document)
+    paths = caught.value.paths
+    assert "$.epcisBody.eventList[3].bizStep" in paths
+    assert any(p.startswith("$.epcisBody.eventList[44]") for p in paths)
+    assert any(p.startswith("$.epcisBody.eventList[69]") for p in paths)
+    assert paths.count("$.creationDate") == 1  # every run saw it; reported once
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in INVALID.glob("*.json")) or ["<missing>"])
+def test_invalid_corpus_documents_split_into_runs_report_the_same(name: str) -> None:
+    path = INVALID / name
+    if not path.is_file():
+        pytest.skip(f"EPCIS conformance data not found at {INVALID}")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    body = document.get("epcisBody") if isinstance(document, dict) else None
+    if isinstance(body, dict) and isinstance(body.get("eventList"), list) and body["eventList"]:
+        # Repeat the events so the document splits into several runs.
+        body["eventList"] = [copy.deepcopy(e) for e in body["eventList"] * 20]
+    expected = document_problems(document)
+    with pytest.raises(InvalidRecord) as caught:
+        for _ in Preparer(0).parts(document):
+            pass
+    assert caught.value.problems == expected
+
+
+def test_prepared_runs_equal_one_pass(helper: Preparer) -> None:
+    document = ex.document(chain(80, "P"))
+    whole = prepare_run(next(runs(document, first=1000)))
+    inline = [p for part in Preparer(0).parts(document) for _, p in part]
+    helped = [p for part in helper.parts(document) for _, p in part]
+    assert inline == helped == list(whole.events)
+
+
+def test_helper_capture_writes_what_inline_capture_writes(tmp_path: Path, helper: Preparer):
+    document = ex.document(chain(90, "Q"))
+    inline_node, helped_node = _node(tmp_path, "inline"), _node(tmp_path, "helped")
+    try:
+        inline = capture_document(inline_node, copy.deepcopy(document))
+        helped = capture_document(helped_node, copy.deepcopy(document), preparer=helper)
+        assert [c.event_hash for c in helped] == [c.event_hash for c in inline]
+        assert [c.seq for c in helped] == [c.seq for c in inline]
+        written = _index(helped_node)
+        assert written == _index(inline_node)
+        assert all(written.values())  # events, objects, parties and containment all indexed
+        assert helped_node.ledger.size == inline_node.ledger.size
+    finally:
+        inline_node.close()
+        helped_node.close()
+
+
+def test_a_bad_last_run_writes_nothing_and_the_helper_serves_on(tmp_path: Path, helper):
+    node = _node(tmp_path, "n")
+    try:
+        before = node.ledger.size
+        events = chain(60, "R")
+        events[-1] = {**events[-1], "disposition": "lost_in_space"}
+        with pytest.raises(InvalidRecord) as caught:
+            capture_document(node, ex.document(events), preparer=helper)
+        assert caught.value.paths == ["$.epcisBody.eventList[59].disposition"]
+        assert node.ledger.size == before
+        assert _index(node)["epcis_event"] == []
+        done = capture_document(node, ex.document(chain(60, "S")), preparer=helper)
+        assert len(done) == 60 and node.ledger.size == before + 60
+    finally:
+        node.close()
+
+
+def test_a_helper_that_dies_is_replaced_and_the_capture_still_succeeds(tmp_path: Path):
+    node = _node(tmp_path, "n")
+    preparer = Preparer(workers=1)
+    try:
+        assert preparer.start(timeout=START_SECONDS)
+        (first,) = preparer._helpers
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.join(10)
+        done = capture_document(node, ex.document(chain(50, "T")), preparer=preparer)
+        assert len(done) == 50
+        assert preparer.start(timeout=START_SECONDS)  # a new helper took its place
+        (second,) = preparer._helpers
+        assert second is not first and second.process.is_alive()
+        done = capture_document(node, ex.document(chain(50, "U")), preparer=preparer)
+        assert [c.seq for c in done] == list(range(51, 101))  # after genesis and the first 50
+    finally:
+        preparer.close()
+        node.close()
+
+
+def test_the_app_stops_its_helpers_on_shutdown(tmp_path: Path) -> None:
+    node = _node(tmp_path, "n")
+    try:
+        app = create_app(node, capture_workers=1)
+        with TestClient(app) as client:
+            preparer = app.state.preparer
+            assert preparer.start(timeout=START_SECONDS)
+            token = {"Authorization": f"Bearer {node.operator_token}"}
+            response = client.post(
+                "/epcis/capture", json=ex.document(chain(40, "V")), headers=token
+            )
+            assert response.status_code == 200, response.text
+            assert len(response.json()["events"]) == 40
+            processes = [h.process for h in preparer._helpers]
+        for process in processes:
+            process.join(10)
+            assert not process.is_alive()
+    finally:
+        node.close()
+
+
+def test_preparer_refuses_a_negative_worker_count() -> None:
+    with pytest.raises(ValueError):
+        Preparer(-1)
