@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -30,9 +31,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_node(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    """Start `tracespace serve` for `folder` and wait until it answers."""
-    proc = network.spawn(folder, port)
+def start_node(folder: Path, port: int, options: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """Start `tracespace serve` for `folder` (with more `options`) and wait until it answers."""
+    proc = network.spawn(folder, port, options)
     try:
         network.wait_until_up(f"http://127.0.0.1:{port}", proc, timeout=20)
     except network.NodeFailed as exc:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def spawn(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    """Start `python -m connector serve` for `folder` without waiting for it."""
+def spawn(folder: Path, port: int, options: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """Start `python -m connector serve` for `folder` (with more `options`) without waiting."""
     log = open(folder / "serve.log", "wb")  # noqa: SIM115 - the child keeps it open
+    command = [sys.executable, "-m", "connector", "serve", "--dir", str(folder)]
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "connector", "serve", "--dir", str(folder), "--port", str(port)],
+            [*command, "--port", str(port), *options],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
