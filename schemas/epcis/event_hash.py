@@ -540,7 +540,10 @@ def _timestamp(text: str) -> str:
         return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # outside years 1-9999 in UTC: the event model refuses it
+        return text
     # Half-to-even rounding to whole milliseconds, as the reference does.
     micros = round(moment.microsecond, -3)
     moment = moment.replace(microsecond=0) + timedelta(microseconds=micros)

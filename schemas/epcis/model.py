@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
@@ -391,6 +391,11 @@ def _datetime(value: str, path: str) -> datetime:
         moment = datetime.fromisoformat(value.upper())
     except ValueError:
         moment = None
+    if moment is not None and moment.tzinfo is not None:
+        try:
+            moment.astimezone(UTC)  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        except OverflowError:
+            moment = None
     if moment is None or moment.tzinfo is None:
         raise InvalidRecord([(path, f"{value!r} is not a date-time this system can represent")])
     return moment
