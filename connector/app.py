@@ -26,8 +26,10 @@ def create_app(node: Node, capture_workers: int = 0) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        preparer.close()
+        try:
+            yield
+        finally:
+            preparer.close()
 
     app = FastAPI(
         title=f"tracespace node {node.config.name}",

@@ -22,11 +22,12 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 from connector.events.prepare import (
     PreparedEvent,
@@ -46,15 +47,27 @@ PreparedPart = list[tuple[dict[str, Any], PreparedEvent]]
 
 _READY = "ready"
 _POLL_SECONDS = 1.0
+_ANSWER_SECONDS = 300.0  # a run of 25 events takes milliseconds; this is a stuck helper
+_MAX_FAILED_STARTS = 3
 
 
 def default_workers() -> int:
-    """One helper process when the machine has a core to spare for it, else none."""
-    return 1 if (os.cpu_count() or 1) >= 2 else 0
+    """One helper process when this process may use a core to spare for it, else none."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may run on
+    except AttributeError:  # not on every platform (macOS)
+        cores = os.cpu_count() or 1
+    return 1 if cores >= 2 else 0
 
 
 class HelperDied(Exception):
-    """The helper process exited or its pipe broke."""
+    """The helper process exited, its pipe broke, or it stopped answering."""
+
+
+class HelperFailed(NamedTuple):
+    """The helper's answer for a run whose preparation raised (not InvalidRecord)."""
+
+    error: str
 
 
 class Preparer:
@@ -73,38 +86,51 @@ class Preparer:
         self._helpers: list[_Helper] = []
         self._idle: queue.SimpleQueue[_Helper] = queue.SimpleQueue()
         self._closed = False
+        self._failed_starts = 0
 
     def parts(self, document: Any) -> Iterator[PreparedPart]:
         """The events of `document`, prepared, a run at a time in document order.
 
-        When any run has problems, the remaining runs are still checked and then
-        InvalidRecord lists every problem of the document (after the valid runs before it
-        were yielded: the caller discards what it did with them).
+        InvalidRecord lists every problem of the document when any run has one. Without a
+        helper, every run is checked before the first is handed out. With one, runs are
+        handed out as they come and the error is raised after the last: the caller, which
+        appends in one transaction, rolls back what it did with the valid runs before.
         """
         all_runs = list(runs(document))
         helper = self._take() if len(all_runs) > 1 else None
+        if helper is None:
+            # Nothing to overlap with: prepare it all now, before the caller takes the
+            # append lock, so a bad document never holds the lock.
+            prepared_runs = [prepare_run(run) for run in all_runs]
+            yield from self._checked(all_runs, prepared_runs)
+            return
         problems: list[Problem] = []
         try:
-            if helper is not None:
-                # The helper takes every run but the first, which this thread prepares
-                # meanwhile: it would only wait for it otherwise.
-                try:
-                    helper.send(all_runs[1:])
-                except HelperDied:
-                    log.warning("a capture helper process died; preparing inline")
-                    helper.stop()
+            # The helper takes every run but the first, which this thread prepares
+            # meanwhile: it would only wait for it otherwise.
+            try:
+                helper.send(all_runs[1:])
+            except HelperDied:
+                log.warning("a capture helper process died; preparing inline")
+                helper.stop()
             for index, run in enumerate(all_runs):
                 prepared = self._prepared(helper if index else None, run)
                 if prepared.problems or problems:
                     problems += prepared.problems
                     continue
-                raw = [event for _, event in iter_events(run.document)]
-                yield list(zip(raw, prepared.events, strict=True))
+                yield _part(run, prepared)
         finally:
-            if helper is not None:
-                self._give_back(helper)
+            self._give_back(helper)
         if problems:
             raise InvalidRecord(merge_problems(problems))
+
+    @staticmethod
+    def _checked(all_runs: list[Run], prepared_runs: list[PreparedRun]) -> Iterator[PreparedPart]:
+        problems = [problem for prepared in prepared_runs for problem in prepared.problems]
+        if problems:
+            raise InvalidRecord(merge_problems(problems))
+        for run, prepared in zip(all_runs, prepared_runs, strict=True):
+            yield _part(run, prepared)
 
     def start(self, timeout: float = 0.0) -> bool:
         """Start the helpers now, and wait up to `timeout` seconds until all are ready;
@@ -136,10 +162,18 @@ class Preparer:
     def _prepared(self, helper: _Helper | None, run: Run) -> PreparedRun:
         if helper is not None and helper.alive:
             try:
-                return helper.receive()
-            except HelperDied:
-                log.warning("a capture helper process died; preparing inline")
+                answer = helper.receive()
+            except HelperDied as exc:
+                log.warning("capture helper lost (%s); preparing inline", exc)
                 helper.stop()
+            except BaseException:
+                helper.stop()  # the count of answers owed is lost with it
+                raise
+            else:
+                if isinstance(answer, PreparedRun):
+                    return answer
+                # The helper failed on this run (and stays up): preparing it here raises
+                # the same error, with its traceback in this process's log.
         return prepare_run(run)
 
     def _take(self) -> _Helper | None:
@@ -159,13 +193,25 @@ class Preparer:
             return None
 
     def _spawn(self) -> bool:
-        """Start helpers until there are `workers` alive; False once closed."""
+        """Start helpers until there are `workers` alive; False once closed, or once
+        helpers keep failing to start (then captures prepare inline from then on)."""
         with self._lock:
-            if self._closed:
+            if self._closed or self._failed_starts >= _MAX_FAILED_STARTS:
                 return False
+            for helper in self._helpers:
+                if not helper.alive and not helper.was_ready:
+                    self._failed_starts += 1
             self._helpers = [h for h in self._helpers if h.alive]
+            if self._failed_starts >= _MAX_FAILED_STARTS:
+                log.error("capture helpers keep failing to start; preparing inline from now on")
+                return False
             while len(self._helpers) < self.workers:
-                helper = _Helper()
+                try:
+                    helper = _Helper()
+                except OSError as exc:  # no process or pipe to be had now
+                    log.warning("cannot start a capture helper (%s); preparing inline", exc)
+                    self._failed_starts += 1
+                    return bool(self._helpers)
                 self._helpers.append(helper)
                 self._idle.put(helper)
             return True
@@ -176,6 +222,9 @@ class Preparer:
                 helper.drain()
             except HelperDied:
                 helper.stop()
+            except BaseException:
+                helper.stop()
+                raise
         if helper.alive:
             self._idle.put(helper)
 
@@ -189,9 +238,15 @@ class _Helper:
         self.process = context.Process(
             target=serve_helper, args=(child,), name="tracespace-capture-helper", daemon=True
         )
-        self.process.start()
-        child.close()
+        try:
+            self.process.start()
+        except BaseException:
+            self.conn.close()
+            raise
+        finally:
+            child.close()
         self.alive = True
+        self.was_ready = False
         self._ready = False
         self._ready_lock = threading.Lock()
         self._expected = 0
@@ -202,7 +257,7 @@ class _Helper:
             if not self._ready and self.alive:
                 try:
                     if self.conn.poll(0):
-                        self._ready = self.conn.recv() == _READY
+                        self._ready = self.was_ready = self.conn.recv() == _READY
                 except (EOFError, OSError):
                     self.stop()
             return self._ready
@@ -214,11 +269,14 @@ class _Helper:
             raise HelperDied(str(exc)) from None
         self._expected += len(work)
 
-    def receive(self) -> PreparedRun:
+    def receive(self) -> PreparedRun | HelperFailed:
+        deadline = time.monotonic() + _ANSWER_SECONDS
         try:
             while not self.conn.poll(_POLL_SECONDS):
                 if not self.process.is_alive():
                     raise HelperDied("the helper exited")
+                if time.monotonic() > deadline:
+                    raise HelperDied(f"no answer in {_ANSWER_SECONDS} s")
             answer = self.conn.recv()
         except (EOFError, OSError) as exc:
             raise HelperDied(str(exc)) from None
@@ -235,6 +293,7 @@ class _Helper:
         self.conn.close()
         if self.process.is_alive():
             self.process.terminate()
+        self.process.join(timeout=5)  # reap it: no zombie left behind
 
 
 def serve_helper(conn: Connection) -> None:
@@ -244,6 +303,7 @@ def serve_helper(conn: Connection) -> None:
     It reads a whole document before it writes, and the node reads every answer before it
     sends the next document, so the two never both wait to write.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the node, which stops us
     warm_up()
     gc.freeze()  # the loaded schemas and modules stay: spare them the collector's passes
     conn.send(_READY)
@@ -254,9 +314,19 @@ def serve_helper(conn: Connection) -> None:
             return  # the node closed the pipe or exited
         for run in work:
             try:
-                conn.send(prepare_run(run))
+                answer: PreparedRun | HelperFailed = prepare_run(run)
+            except Exception as exc:  # a bug; the node redoes the run and reports it
+                answer = HelperFailed(f"{type(exc).__name__}: {exc}")
+            try:
+                conn.send(answer)
             except OSError:
                 return
+        work = []  # hold no document while idle
+
+
+def _part(run: Run, prepared: PreparedRun) -> PreparedPart:
+    raw = [event for _, event in iter_events(run.document)]
+    return list(zip(raw, prepared.events, strict=True))
 
 
 def warm_up() -> int:

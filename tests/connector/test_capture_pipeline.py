@@ -229,3 +229,68 @@ def test_the_app_stops_its_helpers_on_shutdown(tmp_path: Path) -> None:
 def test_preparer_refuses_a_negative_worker_count() -> None:
     with pytest.raises(ValueError):
         Preparer(-1)
+
+
+def test_inline_preparation_checks_every_run_before_the_first_is_handed_out() -> None:
+    parts = Preparer(0).parts(_bad_document())
+    with pytest.raises(InvalidRecord):
+        next(parts)  # nothing to append yet: the caller has not taken the append lock
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:00"])
+def test_a_time_outside_utc_years_is_a_problem_and_the_helper_lives_on(
+    tmp_path: Path, helper: Preparer, moment: str
+) -> None:
+    node = _node(tmp_path, "n")
+    try:
+        pids = [h.process.pid for h in helper._helpers]
+        events = chain(40, "W")
+        events[30] = {**events[30], "eventTime": moment}
+        with pytest.raises(InvalidRecord) as caught:
+            capture_document(node, ex.document(events), preparer=helper)
+        assert caught.value.paths == ["$.epcisBody.eventList[30].eventTime"]
+        assert node.ledger.size == 1
+        assert [h.process.pid for h in helper._helpers if h.alive] == pids
+    finally:
+        node.close()
+
+
+class _FakePipe:
+    """The node's end of a helper pipe, in this process: what it sends, what it got."""
+
+    def __init__(self, work: list) -> None:
+        self.inbox = [work]
+        self.sent: list = []
+
+    def recv(self) -> list:
+        if not self.inbox:
+            raise EOFError
+        return self.inbox.pop(0)
+
+    def send(self, answer: object) -> None:
+        self.sent.append(answer)
+
+
+def test_a_run_the_helper_cannot_prepare_is_answered_and_the_helper_goes_on(monkeypatch):
+    import gc
+
+    from connector.events import pipeline
+
+    good, bad = list(runs(ex.document(chain(40, "X"))))[:2]
+
+    def prepare(run):
+        if run is bad:
+            raise RuntimeError("a bug in preparation")
+        return prepare_run(run)
+
+    monkeypatch.setattr(pipeline, "prepare_run", prepare)
+    pipe = _FakePipe([bad, good])
+    try:
+        pipeline.serve_helper(pipe)  # returns at the end of the work (EOF)
+    finally:
+        gc.unfreeze()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    ready, failed, prepared = pipe.sent
+    assert ready == "ready"
+    assert isinstance(failed, pipeline.HelperFailed) and "a bug in preparation" in failed.error
+    assert prepared == prepare_run(good)
