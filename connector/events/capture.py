@@ -54,10 +54,16 @@ class Captured:
 
 def event_payload(event: EPCISEvent, context: Any) -> dict[str, Any]:
     """The ledger payload of one event (see the module docstring)."""
-    body = dict(event.raw)
-    if not event.declared_event_id:
-        body["eventID"] = event.event_id
-    return {"v": PAYLOAD_VERSION, "eventHash": event.event_id, "context": context, "event": body}
+    return _payload(event.raw, event.event_id, event.declared_event_id, context)
+
+
+def _payload(
+    raw: Mapping[str, Any], event_hash: str, declared_id: str | None, context: Any
+) -> dict[str, Any]:
+    body = dict(raw)
+    if not declared_id:
+        body["eventID"] = event_hash
+    return {"v": PAYLOAD_VERSION, "eventHash": event_hash, "context": context, "event": body}
 
 
 def capture_document(
@@ -98,15 +104,7 @@ def _capture(
                 if previous is not None:
                     results.append(Captured(previous[0], prepared.event_hash, previous[1], True))
                     continue
-                body = dict(raw)
-                if prepared.declared_event_id is None:
-                    body["eventID"] = prepared.event_hash
-                payload = {
-                    "v": PAYLOAD_VERSION,
-                    "eventHash": prepared.event_hash,
-                    "context": context,
-                    "event": body,
-                }
+                payload = _payload(raw, prepared.event_hash, prepared.declared_event_id, context)
                 entry = tx.append(EVENT_TYPE, payload)
                 known[prepared.event_hash] = (prepared.event_id, entry.seq)
                 index.add(prepared, entry.seq, entry.kid)

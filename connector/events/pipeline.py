@@ -33,11 +33,11 @@ from connector.events.prepare import (
     PreparedEvent,
     PreparedRun,
     Run,
-    merge_problems,
     prepare_run,
     runs,
 )
 from schemas.epcis import iter_events
+from schemas.epcis.validation import ordered_problems
 from schemas.errors import InvalidRecord, Problem
 
 log = logging.getLogger("tracespace.capture")
@@ -122,13 +122,13 @@ class Preparer:
         finally:
             self._give_back(helper)
         if problems:
-            raise InvalidRecord(merge_problems(problems))
+            raise InvalidRecord(ordered_problems(problems))
 
     @staticmethod
     def _checked(all_runs: list[Run], prepared_runs: list[PreparedRun]) -> Iterator[PreparedPart]:
         problems = [problem for prepared in prepared_runs for problem in prepared.problems]
         if problems:
-            raise InvalidRecord(merge_problems(problems))
+            raise InvalidRecord(ordered_problems(problems))
         for run, prepared in zip(all_runs, prepared_runs, strict=True):
             yield _part(run, prepared)
 

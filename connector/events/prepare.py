@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from connector.events.objects import unify
 from connector.events.tables import micros
 from schemas.epcis import EPCISEvent, parse_document
-from schemas.epcis.validation import ordered_problems
 from schemas.errors import InvalidRecord, Problem
 
 _RUN_PATH = re.compile(r"^\$\.epcisBody\.eventList\[(\d+)\]")
@@ -87,12 +86,6 @@ def prepare_run(run: Run) -> PreparedRun:
     except InvalidRecord as exc:
         return PreparedRun((), tuple(_shift(exc.problems, run.offset)))
     return PreparedRun(tuple(_prepared(event) for event in model.events))
-
-
-def merge_problems(problems: list[Problem]) -> list[Problem]:
-    """The problems of several runs as one report: the document-level ones each run repeats
-    appear once, and all are in document order."""
-    return ordered_problems(problems)
 
 
 def _shift(problems: list[Problem], offset: int) -> Iterator[Problem]:
