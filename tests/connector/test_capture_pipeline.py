@@ -294,3 +294,23 @@ def test_a_run_the_helper_cannot_prepare_is_answered_and_the_helper_goes_on(monk
     assert ready == "ready"
     assert isinstance(failed, pipeline.HelperFailed) and "a bug in preparation" in failed.error
     assert prepared == prepare_run(good)
+
+
+def test_a_large_run_of_index_rows_is_written_in_bulk_on_each_backend(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A run whose rows pass the bulk threshold (COPY on PostgreSQL) indexes every row."""
+    node = init_node(tmp_path / "n", "n", [], port=9, database_url=database_url)
+    try:
+        children = [f"urn:epc:id:sgtin:4012345.011111.{n}" for n in range(150)]
+        packing = ex.event(
+            "AggregationEvent", 1, action="ADD", bizStep="packing",
+            parentID="urn:epc:id:sscc:4012345.0000000099", childEPCs=children,
+        )  # fmt: skip
+        captured = capture_document(node, ex.document([packing, *chain(30, "Y")]))
+        index = _index(node)
+        assert len(captured) == 31
+        assert len([r for r in index["epcis_object"] if r[1] == captured[0].seq]) == 151
+        assert len(index["epcis_containment"]) == 150 + 10  # the packing, and chain's cartons
+    finally:
+        node.close()
