@@ -53,7 +53,7 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
         raise Problem(413, "Too many events", f"at most {MAX_CAPTURE_EVENTS} events per document")
     try:
         captured = await run_in_threadpool(
-            capture_document, node, document, None, request.app.state.preparer
+            capture_document, node, document, preparer=request.app.state.preparer
         )
     except InvalidRecord as exc:
         raise invalid_document(exc) from None
