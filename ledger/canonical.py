@@ -23,6 +23,19 @@ _FAST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 _ORDER_RISK = re.compile(r"[\ue000-\U0010ffff]")
 
 
+class Canonical(bytes):
+    """Bytes known to be the RFC 8785 canonical JSON of some value: made by `encode` only.
+
+    A ledger entry can embed them as its payload without encoding the payload again, so the
+    encoding can be done ahead, in another process (they pickle as themselves).
+    """
+
+
+def encode(value: Any) -> Canonical:
+    """`canonical_json(value)`, marked as canonical (see `Canonical`)."""
+    return Canonical(canonical_json(value))
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value."""
     if _plain(value):

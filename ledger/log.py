@@ -7,18 +7,19 @@ sequence numbers, hash links, tree nodes and the head row change together or not
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from nacl.signing import SigningKey
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger import keys, merkle, rows, store
-from ledger.canonical import canonical_json
+from ledger.canonical import Canonical, canonical_json
 from ledger.checkpoint import (
     Checkpoint,
     CosignatureVerifier,
@@ -26,7 +27,14 @@ from ledger.checkpoint import (
     sign_checkpoint,
     verify_cosignature,
 )
-from ledger.entry import GENESIS_PREV, Entry, parse_entry, sign_entry, utc_now
+from ledger.entry import (
+    GENESIS_PREV,
+    Entry,
+    parse_entry,
+    sign_encoded_entry,
+    sign_entry,
+    utc_now,
+)
 from ledger.errors import InvalidInput, LedgerError, NotAllowed, NotFound
 from ledger.note import format_vkey, parse_note
 
@@ -34,6 +42,14 @@ GENESIS_TYPE = "ledger.genesis"
 ROTATION_TYPE = "ledger.key-rotation"
 ROTATION_CONTEXT = b"tracespace/key-rotation/v1\n"
 MAX_PAYLOAD_BYTES = 1 << 20
+
+
+class Appended(NamedTuple):
+    """Where an entry appended from an encoded payload landed (`append_encoded`)."""
+
+    seq: int
+    kid: str
+    hash: bytes
 
 
 @dataclass
@@ -83,15 +99,30 @@ class LedgerTransaction:
         entry = sign_entry(
             self._key, tip.size, tip.last_hash, payload_type, payload, ts=self._ts, kid=self._kid
         )
-        if len(entry.body) > MAX_PAYLOAD_BYTES:
+        self._integrate(entry.type, entry.body)
+        return entry
+
+    def append_encoded(self, payload_type: str, payload: Canonical) -> Appended:
+        """`append` for a payload encoded ahead with `ledger.canonical.encode` (perhaps in
+        another process): the same entry bytes, without encoding the payload here."""
+        tip = self._tip
+        body, _ = sign_encoded_entry(
+            self._key, tip.size, tip.last_hash, payload_type, payload, self._ts, self._kid
+        )
+        return Appended(tip.size, self._kid, self._integrate(payload_type, body))
+
+    def _integrate(self, payload_type: str, body: bytes) -> bytes:
+        """Chain, store and add to the tree the signed entry `body`; its hash."""
+        if len(body) > MAX_PAYLOAD_BYTES:
             raise InvalidInput(f"entry is larger than {MAX_PAYLOAD_BYTES} bytes")
-        digest = entry.hash
-        self._entries.append((entry.seq, entry.type, digest, entry.body))
-        for level, index, h in tip.tree.append(merkle.leaf_hash(entry.body)):
+        tip = self._tip
+        digest = hashlib.sha256(body).digest()
+        self._entries.append((tip.size, payload_type, digest, body))
+        for level, index, h in tip.tree.append(merkle.leaf_hash(body)):
             self._nodes.append((rows.node_key(level, index), h))
         tip.size += 1
         tip.last_hash = digest.hex()
-        return entry
+        return digest
 
     def append_many(self, items: Iterable[tuple[str, Any]]) -> list[Entry]:
         return [self.append(t, p) for t, p in items]

@@ -16,8 +16,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from connector.events.pipeline import PreparedPart, Preparer
-from connector.events.prepare import PreparedEvent
+from connector.events.pipeline import Preparer
+from connector.events.prepare import PAYLOAD_VERSION, PreparedEvent, ledger_payload
 from connector.events.tables import (
     OPEN_END,
     OPEN_START,
@@ -31,7 +31,7 @@ from ledger import rows
 from schemas.epcis import EPCISEvent
 
 EVENT_TYPE = "epcis.event"
-PAYLOAD_VERSION = 1
+__all__ = ["EVENT_TYPE", "PAYLOAD_VERSION", "Captured", "capture_document", "event_payload"]
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,7 @@ class Captured:
 
 def event_payload(event: EPCISEvent, context: Any) -> dict[str, Any]:
     """The ledger payload of one event (see the module docstring)."""
-    return _payload(event.raw, event.event_id, event.declared_event_id, context)
-
-
-def _payload(
-    raw: Mapping[str, Any], event_hash: str, declared_id: str | None, context: Any
-) -> dict[str, Any]:
-    body = dict(raw)
-    if not declared_id:
-        body["eventID"] = event_hash
-    return {"v": PAYLOAD_VERSION, "eventHash": event_hash, "context": context, "event": body}
+    return ledger_payload(event.raw, event.event_id, event.declared_event_id, context)
 
 
 def capture_document(
@@ -86,26 +77,24 @@ def capture_document(
 def _capture(
     node: Node,
     document: Any,
-    parts: Iterator[PreparedPart],
+    parts: Iterator[tuple[PreparedEvent, ...]],
     progress: Callable[[int], None] | None,
 ) -> list[Captured]:
     first = next(parts, None)  # before taking the append lock: a bad start costs no wait
-    context = document.get("@context")
     results: list[Captured] = []
     with node.ledger.transaction() as tx:
         driver = tx.driver
         known: dict[str, tuple[str, int]] = {}
         index = _IndexRows()
         for part in itertools.chain([first] if first else [], parts):
-            fresh = [p.event_hash for _, p in part if p.event_hash not in known]
+            fresh = [p.event_hash for p in part if p.event_hash not in known]
             known.update(_known_hashes(driver, list(dict.fromkeys(fresh))))
-            for raw, prepared in part:
+            for prepared in part:
                 previous = known.get(prepared.event_hash)
                 if previous is not None:
                     results.append(Captured(previous[0], prepared.event_hash, previous[1], True))
                     continue
-                payload = _payload(raw, prepared.event_hash, prepared.declared_event_id, context)
-                entry = tx.append(EVENT_TYPE, payload)
+                entry = tx.append_encoded(EVENT_TYPE, prepared.payload)
                 known[prepared.event_hash] = (prepared.event_id, entry.seq)
                 index.add(prepared, entry.seq, entry.kid)
                 results.append(Captured(prepared.event_id, prepared.event_hash, entry.seq))

@@ -36,14 +36,13 @@ from connector.events.prepare import (
     prepare_run,
     runs,
 )
-from schemas.epcis import iter_events
 from schemas.epcis.validation import ordered_problems
 from schemas.errors import InvalidRecord, Problem
 
 log = logging.getLogger("tracespace.capture")
 
-PreparedPart = list[tuple[dict[str, Any], PreparedEvent]]
-"""Consecutive events of a document: each as sent, with what preparing it gave."""
+PreparedPart = tuple[PreparedEvent, ...]
+"""Consecutive events of a document, prepared."""
 
 _READY = "ready"
 _POLL_SECONDS = 1.0
@@ -102,7 +101,7 @@ class Preparer:
             # Nothing to overlap with: prepare it all now, before the caller takes the
             # append lock, so a bad document never holds the lock.
             prepared_runs = [prepare_run(run) for run in all_runs]
-            yield from self._checked(all_runs, prepared_runs)
+            yield from self._checked(prepared_runs)
             return
         problems: list[Problem] = []
         try:
@@ -118,19 +117,19 @@ class Preparer:
                 if prepared.problems or problems:
                     problems += prepared.problems
                     continue
-                yield _part(run, prepared)
+                yield prepared.events
         finally:
             self._give_back(helper)
         if problems:
             raise InvalidRecord(ordered_problems(problems))
 
     @staticmethod
-    def _checked(all_runs: list[Run], prepared_runs: list[PreparedRun]) -> Iterator[PreparedPart]:
+    def _checked(prepared_runs: list[PreparedRun]) -> Iterator[PreparedPart]:
         problems = [problem for prepared in prepared_runs for problem in prepared.problems]
         if problems:
             raise InvalidRecord(ordered_problems(problems))
-        for run, prepared in zip(all_runs, prepared_runs, strict=True):
-            yield _part(run, prepared)
+        for prepared in prepared_runs:
+            yield prepared.events
 
     def start(self, timeout: float = 0.0) -> bool:
         """Start the helpers now, and wait up to `timeout` seconds until all are ready;
@@ -322,11 +321,6 @@ def serve_helper(conn: Connection) -> None:
             except OSError:
                 return
         work = []  # hold no document while idle
-
-
-def _part(run: Run, prepared: PreparedRun) -> PreparedPart:
-    raw = [event for _, event in iter_events(run.document)]
-    return list(zip(raw, prepared.events, strict=True))
 
 
 def warm_up() -> int:

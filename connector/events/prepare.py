@@ -1,23 +1,27 @@
 """Capture preparation: everything a captured event needs that does not touch the database.
 
-Validation (schema, formats, contexts, CBV terms), the Event Hash ID, the event model and the
-event's index rows are pure work on JSON. `prepare_run` does them for a run of consecutive
-events of one document, so a capture can prepare the next run in a helper process while it
-appends the current one (`connector.events.pipeline`). A run is checked as the document
-holding only those events, which is the same check: the EPCIS schema puts no constraint on
-the event list as a whole. Problems are reported with their paths in the whole document.
+Validation (schema, formats, contexts, CBV terms), the Event Hash ID, the event model, the
+event's canonical ledger payload and its index rows are pure work on JSON. `prepare_run`
+does them for a run of consecutive events of one document, so a capture can prepare the
+next run in a helper process while it appends the current one (`connector.events.pipeline`).
+A run is checked as the document holding only those events, which is the same check: the
+EPCIS schema puts no constraint on the event list as a whole. Problems are reported with
+their paths in the whole document.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from connector.events.objects import unify
 from connector.events.tables import micros
+from ledger.canonical import Canonical, encode
 from schemas.epcis import EPCISEvent, parse_document
 from schemas.errors import InvalidRecord, Problem
+
+PAYLOAD_VERSION = 1
 
 _RUN_PATH = re.compile(r"^\$\.epcisBody\.eventList\[(\d+)\]")
 
@@ -25,7 +29,8 @@ _RUN_PATH = re.compile(r"^\$\.epcisBody\.eventList\[(\d+)\]")
 class PreparedEvent(NamedTuple):
     """One valid event, ready to be ledgered and indexed.
 
-    `row` is the event's index row without its ledger position: (event_hash, event_id,
+    `payload` is the canonical JSON of its ledger payload (`ledger_payload`). `row` is the
+    event's index row without its ledger position: (event_hash, event_id,
     event_type, event_time, action, biz_step, disposition, read_point, biz_location).
     `objects` are (object id, role); `parties` (kind, type, value); `links` the containment
     links it states (parent, child, action, time). Times are UTC epoch microseconds.
@@ -33,6 +38,7 @@ class PreparedEvent(NamedTuple):
 
     event_hash: str
     declared_event_id: str | None
+    payload: Canonical
     row: tuple[Any, ...]
     objects: tuple[tuple[str, str], ...]
     parties: tuple[tuple[str, str, str], ...]
@@ -79,13 +85,28 @@ def runs(document: Any, first: int = 10, size: int = 25) -> Iterator[Run]:
         length = size
 
 
+def ledger_payload(
+    raw: Mapping[str, Any], event_hash: str, declared_id: str | None, context: Any
+) -> dict[str, Any]:
+    """The ledger payload of one event: `{"v": 1, "eventHash", "context", "event"}`.
+
+    The event keeps its JSON as sent, with `eventID` set to its Event Hash ID when it
+    declared none; `context` is the document's `@context`.
+    """
+    body = dict(raw)
+    if not declared_id:
+        body["eventID"] = event_hash
+    return {"v": PAYLOAD_VERSION, "eventHash": event_hash, "context": context, "event": body}
+
+
 def prepare_run(run: Run) -> PreparedRun:
     """Validate and prepare the events of `run` (see the module docstring)."""
     try:
         model = parse_document(run.document)
     except InvalidRecord as exc:
         return PreparedRun((), tuple(_shift(exc.problems, run.offset)))
-    return PreparedRun(tuple(_prepared(event) for event in model.events))
+    context = run.document.get("@context")
+    return PreparedRun(tuple(_prepared(event, context) for event in model.events))
 
 
 def _shift(problems: list[Problem], offset: int) -> Iterator[Problem]:
@@ -97,8 +118,9 @@ def _shift(problems: list[Problem], offset: int) -> Iterator[Problem]:
         yield path, message
 
 
-def _prepared(event: EPCISEvent) -> PreparedEvent:
+def _prepared(event: EPCISEvent, context: Any) -> PreparedEvent:
     event_id = event.declared_event_id or event.event_id
+    payload = encode(ledger_payload(event.raw, event.event_id, event.declared_event_id, context))
     row = (
         event.event_id, event_id, event.event_type, micros(event.event_time), event.action,
         event.biz_step, event.disposition, event.read_point, event.biz_location,
@@ -119,4 +141,6 @@ def _prepared(event: EPCISEvent) -> PreparedEvent:
             for link in event.object_links()
             if link.kind == "containment" and link.source is not None
         )
-    return PreparedEvent(event.event_id, event.declared_event_id, row, objects, parties, links)
+    return PreparedEvent(
+        event.event_id, event.declared_event_id, payload, row, objects, parties, links
+    )

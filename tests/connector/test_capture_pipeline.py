@@ -21,6 +21,7 @@ from connector.events.pipeline import Preparer
 from connector.events.prepare import prepare_run, runs
 from connector.events.tables import containment_table, event_table, object_table, party_table
 from connector.node import Node, init_node
+from ledger.canonical import Canonical
 from schemas.epcis import document_problems
 from schemas.errors import InvalidRecord
 
@@ -146,9 +147,10 @@ def test_invalid_corpus_documents_split_into_runs_report_the_same(name: str) -> 
 def test_prepared_runs_equal_one_pass(helper: Preparer) -> None:
     document = ex.document(chain(80, "P"))
     whole = prepare_run(next(runs(document, first=1000)))
-    inline = [p for part in Preparer(0).parts(document) for _, p in part]
-    helped = [p for part in helper.parts(document) for _, p in part]
+    inline = [p for part in Preparer(0).parts(document) for p in part]
+    helped = [p for part in helper.parts(document) for p in part]
     assert inline == helped == list(whole.events)
+    assert all(type(p.payload) is Canonical for p in helped)  # kept its type across the pipe
 
 
 def test_helper_capture_writes_what_inline_capture_writes(tmp_path: Path, helper: Preparer):

@@ -20,7 +20,7 @@ from pymerkle import InmemoryTree
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from ledger import keys, merkle, store
-from ledger.canonical import canonical_json
+from ledger.canonical import canonical_json, encode
 from ledger.checkpoint import open_checkpoint
 from ledger.entry import GENESIS_PREV, parse_entry, verify_entry_signature
 from ledger.errors import InvalidInput, LedgerError, NotAllowed, VerificationError
@@ -174,6 +174,37 @@ def test_append_many_assigns_consecutive_seqs(ledger: Ledger, database_url: str)
     for before, after in itertools.pairwise(entries):
         assert after.prev == before.hash.hex()
     assert verify(database_url).ok
+
+
+def test_append_encoded_writes_the_bytes_append_writes(ledger: Ledger, database_url: str):
+    """A payload encoded ahead (`canonical.encode`) gives the very entry `append` gives."""
+    payloads = [
+        {"lot": "L-42", "qty": 12.5, "text": "Grüße ✓ \U0001f600", "nested": [1, {"b": None}]},
+        [1, 2, 3],
+        "\ue000 sorts differently in UTF-16 \U0001f600",
+        {"b": 1, "a": {"z": [], "é": 2**53 - 1}},
+    ]
+    moment = "2026-12-07T00:00:00.000001Z"  # one time for both transactions
+    with pytest.raises(RuntimeError), ledger.transaction() as tx:
+        tx._ts = moment
+        plain = [tx.append("trace.event", payload).body for payload in payloads]
+        raise RuntimeError("rolled back: the encoded ones take the same places")
+    with ledger.transaction() as tx:
+        tx._ts = moment
+        appended = [tx.append_encoded("trace.event", encode(p)) for p in payloads]
+    assert ledger.entries_bytes(1, 1 + len(payloads)) == plain
+    assert [a.seq for a in appended] == [1, 2, 3, 4]
+    assert [a.hash for a in appended] == [hashlib.sha256(body).digest() for body in plain]
+    assert verify(database_url).ok
+
+
+def test_append_encoded_takes_only_canonical_bytes(ledger: Ledger):
+    before = snapshot(ledger)
+    with pytest.raises(TypeError), ledger.transaction() as tx:
+        tx.append_encoded("trace.event", b'{"b":1,"a":2}')  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput), ledger.transaction() as tx:
+        tx.append_encoded("Bad Type", encode({"a": 1}))
+    assert snapshot(ledger) == before
 
 
 def test_append_many_of_nothing_writes_nothing(ledger: Ledger):
