@@ -229,8 +229,9 @@ class Ledger:
             self._commit(tx)
 
     @contextmanager
-    def _append_only(self) -> Iterator[LedgerTransaction]:
-        """Like `transaction`, on a bare driver connection: appends that write nothing else."""
+    def driver_transaction(self) -> Iterator[LedgerTransaction]:
+        """Like `transaction`, on a bare driver connection: the caller's own writes, if any,
+        go through `tx.driver` (`ledger.rows`); `tx.connection` is not available."""
         with self._lock, rows.append_transaction(self.engine) as driver:
             tx = self._begin(driver, None)
             yield tx
@@ -250,15 +251,15 @@ class Ledger:
         self.signer = tx._key
 
     def append(self, payload_type: str, payload: Any) -> Entry:
-        with self._append_only() as tx:
+        with self.driver_transaction() as tx:
             return tx.append(payload_type, payload)
 
     def append_many(self, items: Iterable[tuple[str, Any]]) -> list[Entry]:
-        with self._append_only() as tx:
+        with self.driver_transaction() as tx:
             return tx.append_many(items)
 
     def rotate_key(self, new_key: SigningKey) -> Entry:
-        with self._append_only() as tx:
+        with self.driver_transaction() as tx:
             return tx.rotate_key(new_key)
 
     # -- reading ---------------------------------------------------------------
