@@ -34,13 +34,17 @@ from sqlmodel import BigInteger, Column, Field, Integer, SQLModel
 from ledger import rows
 from ledger.errors import LedgerError
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 """The layout of a node's database: every package's tables, keys and indexes. A change of
 shape bumps it and adds the step from the previous format to `MIGRATIONS`."""
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: dict[int, Migration] = {}
-"""Format N -> N + 1, each run inside the transaction that opens an older database."""
+"""Format N -> N + 1, each run inside the transaction that opens an older database. A
+package registers the steps for its own tables when it is imported (the node imports them
+all: `connector.tables`); a step must do nothing where its tables are not there yet.
+
+1 -> 2: EPCIS events are found by an integer key (`connector.events.tables`)."""
 
 # A 64-bit key that, on SQLite, is declared INTEGER so that it becomes the table's rowid:
 # one B-tree per table instead of a table plus a separate primary-key index.
@@ -218,6 +222,11 @@ def _settle_format(conn: Connection, existed: bool) -> None:
             f"reads format {STORE_FORMAT} and older: upgrade tracespace"
         )
     for version in range(found, STORE_FORMAT):
+        if version not in MIGRATIONS:
+            raise LedgerError(
+                f"this database has format {found}; the step from format {version} is not "
+                "loaded here: open it with the tracespace node (tracespace serve) first"
+            )
         MIGRATIONS[version](conn)
     if found != STORE_FORMAT:
         conn.execute(update(format_table).values(version=STORE_FORMAT))

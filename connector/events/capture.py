@@ -22,6 +22,7 @@ from connector.events.tables import (
     OPEN_END,
     OPEN_START,
     containment_table,
+    event_key,
     event_table,
     object_table,
     party_table,
@@ -82,7 +83,7 @@ def _capture(
 ) -> list[Captured]:
     first = next(parts, None)  # before taking the append lock: a bad start costs no wait
     results: list[Captured] = []
-    with node.ledger.transaction() as tx:
+    with node.ledger.driver_transaction() as tx:
         driver = tx.driver
         known: dict[str, tuple[str, int]] = {}
         index = _IndexRows()
@@ -117,8 +118,8 @@ def _known_hashes(driver: rows.Driver, hashes: list[str]) -> dict[str, tuple[str
             for h, event_id, seq in rows.execute(
                 driver,
                 "SELECT event_hash, event_id, seq FROM epcis_event "
-                f"WHERE event_hash IN ({', '.join([mark] * len(chunk))})",
-                tuple(chunk),
+                f"WHERE event_key IN ({', '.join([mark] * len(chunk))})",
+                tuple(event_key(h) for h in chunk),
             )
         )
     return found
@@ -127,7 +128,7 @@ def _known_hashes(driver: rows.Driver, hashes: list[str]) -> dict[str, tuple[str
 # The index rows are plain tuples written on the driver's connection: per row, SQLAlchemy's
 # statement and parameter handling would cost more than the database's insert itself.
 _EVENT_COLUMNS = (
-    "seq", "event_hash", "event_id", "event_type", "event_time", "action", "biz_step",
+    "seq", "event_key", "event_hash", "event_id", "event_type", "event_time", "action", "biz_step",
     "disposition", "read_point", "biz_location", "kid",
 )  # fmt: skip
 _OBJECT_COLUMNS = ("object_id", "seq", "role")

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from connector.events.objects import unify
-from connector.events.tables import micros
+from connector.events.tables import event_key, micros
 from ledger.canonical import Canonical, encode
 from schemas.epcis import EPCISEvent, parse_document
 from schemas.errors import InvalidRecord, Problem
@@ -30,7 +30,7 @@ class PreparedEvent(NamedTuple):
     """One valid event, ready to be ledgered and indexed.
 
     `payload` is the canonical JSON of its ledger payload (`ledger_payload`). `row` is the
-    event's index row without its ledger position: (event_hash, event_id,
+    event's index row without its ledger position: (event_key, event_hash, event_id,
     event_type, event_time, action, biz_step, disposition, read_point, biz_location).
     `objects` are (object id, role); `parties` (kind, type, value); `links` the containment
     links it states (parent, child, action, time). Times are UTC epoch microseconds.
@@ -122,8 +122,9 @@ def _prepared(event: EPCISEvent, context: Any) -> PreparedEvent:
     event_id = event.declared_event_id or event.event_id
     payload = encode(ledger_payload(event.raw, event.event_id, event.declared_event_id, context))
     row = (
-        event.event_id, event_id, event.event_type, micros(event.event_time), event.action,
-        event.biz_step, event.disposition, event.read_point, event.biz_location,
+        event_key(event.event_id), event.event_id, event_id, event.event_type,
+        micros(event.event_time), event.action, event.biz_step, event.disposition,
+        event.read_point, event.biz_location,
     )  # fmt: skip
     objects = tuple(dict.fromkeys((unify(ref.object_id), ref.role) for ref in event.objects()))
     parties: tuple[tuple[str, str, str], ...] = ()

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, exists, select
 from connector.events.access import Caller, check_permitted, may_read
 from connector.events.errors import EventNotFound, InvalidQuery
 from connector.events.objects import object_key
-from connector.events.tables import event_table, micros, object_table
+from connector.events.tables import event_key, event_table, micros, object_table
 from connector.node import Node
 from ledger import store
 from ledger.entry import utc_now
@@ -227,11 +227,11 @@ def event_by_id(node: Node, event_id: str, caller: Caller) -> StoredEvent:
     """The event whose Event Hash ID or declared eventID is `event_id` (earliest if several)."""
     e = event_table.c
     with store.read_transaction(node.engine) as conn:
-        # The second condition repeats the declared-id index's own, so that index serves it.
+        # Each side of the OR has an index: event_key, and the declared-id index (whose own
+        # condition the second side repeats, so that it serves it).
+        hashed = (e.event_key == event_key(event_id)) & (e.event_hash == event_id)
         declared = (e.event_id == event_id) & (e.event_id != e.event_hash)
-        seq = conn.execute(
-            select(e.seq).where((e.event_hash == event_id) | declared).order_by(e.seq).limit(1)
-        ).scalar()
+        seq = conn.execute(select(e.seq).where(hashed | declared).order_by(e.seq).limit(1)).scalar()
         events = load_events(conn, [int(seq)]) if seq is not None else []
     if not events or not may_read(caller, events[0]):
         raise EventNotFound(f"no event {event_id!r} here")

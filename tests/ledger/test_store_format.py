@@ -61,6 +61,7 @@ def test_the_pre_release_node_layout_is_refused(ledger: Ledger):
 
 def test_older_formats_are_migrated_step_by_step(ledger: Ledger, monkeypatch):
     steps: list[int] = []
+    sql(ledger, "UPDATE tracespace_format SET version = 1")
     monkeypatch.setattr(store, "STORE_FORMAT", 3)
     monkeypatch.setattr(
         store, "MIGRATIONS", {1: lambda conn: steps.append(1), 2: lambda conn: steps.append(2)}
@@ -77,6 +78,7 @@ def test_a_failing_migration_changes_nothing(ledger: Ledger, monkeypatch):
         conn.execute(text("DELETE FROM ledger_head"))
         raise RuntimeError("step failed")
 
+    sql(ledger, "UPDATE tracespace_format SET version = 1")
     monkeypatch.setattr(store, "STORE_FORMAT", 2)
     monkeypatch.setattr(store, "MIGRATIONS", {1: broken})
     with pytest.raises(RuntimeError):
@@ -85,5 +87,15 @@ def test_a_failing_migration_changes_nothing(ledger: Ledger, monkeypatch):
     assert sql(ledger, "SELECT size FROM ledger_head") == [(ledger.size,)]
 
 
+def test_a_step_that_is_not_loaded_is_a_clear_error(ledger: Ledger, monkeypatch):
+    sql(ledger, "UPDATE tracespace_format SET version = 1")
+    monkeypatch.setattr(store, "MIGRATIONS", {})
+    with pytest.raises(LedgerError, match="the step from format 1 is not loaded here"):
+        reopen(ledger)
+    assert sql(ledger, "SELECT version FROM tracespace_format") == [(1,)]
+
+
 def test_every_format_below_the_current_one_has_a_step():
+    import connector.tables  # noqa: F401  (the node's packages register their steps)
+
     assert sorted(store.MIGRATIONS) == list(range(1, store.STORE_FORMAT))
