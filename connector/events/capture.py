@@ -63,14 +63,17 @@ def capture_document(
     document: Any,
     progress: Callable[[int], None] | None = None,
     preparer: Preparer | None = None,
+    text: bytes | None = None,
 ) -> list[Captured]:
     """Validate `document` (InvalidRecord lists every problem, nothing is written), then
     append and index all its events atomically; results are in document order.
 
     `preparer` prepares the events (in helper processes when it has workers) while this
-    thread appends; without one they are prepared here, first.
+    thread appends; without one they are prepared here, first. `text`, when given, is the
+    JSON `document` was read from (`prepare.read_json`): a helper reads it again itself,
+    which costs less than sending it the parsed events.
     """
-    parts = (preparer or _INLINE).parts(document)
+    parts = (preparer or _INLINE).parts(document, text)
     with closing(parts):  # hands the helper back even when the capture fails half-way
         return _capture(node, document, parts, progress)
 

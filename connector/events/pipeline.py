@@ -3,10 +3,11 @@
 A capture spends its CPU time in two kinds of work: preparation (validation, Event Hash IDs,
 index rows: `connector.events.prepare`), which needs only the JSON, and the database work
 (signing, appending, indexing), which one process does under the ledger's append lock. A
-`Preparer` with workers sends all the runs of a document to a helper process as soon as the
-document is read, so that while the node appends one run the helper prepares the next, on
-the other core. Without workers, while the helpers start, or if one dies, runs are prepared
-in the calling thread: the results are the same, only slower.
+`Preparer` with workers hands a document to a helper process as soon as it is read (its JSON
+text when the caller has it, which the helper reads again more cheaply than it would
+unpickle the parsed events), so that while the node appends one run the helper prepares
+the next, on the other core. Without workers, while the helpers start, or if one dies,
+runs are prepared in the calling thread: the results are the same, only slower.
 
 The pipe is driven by the capturing thread itself, not by executor threads: a thread that
 needs the GIL while the capture computes waits up to the interpreter's switch interval
@@ -34,6 +35,7 @@ from connector.events.prepare import (
     PreparedRun,
     Run,
     prepare_run,
+    read_json,
     runs,
 )
 from schemas.epcis.validation import ordered_problems
@@ -69,6 +71,15 @@ class HelperFailed(NamedTuple):
     error: str
 
 
+class TextWork(NamedTuple):
+    """A document sent to the helper as JSON text: it prepares its runs from `skip` on,
+    expecting `count` of them."""
+
+    text: bytes
+    skip: int
+    count: int
+
+
 class Preparer:
     """Prepares the runs of captured documents, in `workers` helper processes (0: inline).
 
@@ -87,13 +98,14 @@ class Preparer:
         self._closed = False
         self._failed_starts = 0
 
-    def parts(self, document: Any) -> Iterator[PreparedPart]:
+    def parts(self, document: Any, text: bytes | None = None) -> Iterator[PreparedPart]:
         """The events of `document`, prepared, a run at a time in document order.
 
         InvalidRecord lists every problem of the document when any run has one. Without a
         helper, every run is checked before the first is handed out. With one, runs are
         handed out as they come and the error is raised after the last: the caller, which
         appends in one transaction, rolls back what it did with the valid runs before.
+        `text`, when given, is the JSON `document` was read from (`prepare.read_json`).
         """
         all_runs = list(runs(document))
         helper = self._take() if len(all_runs) > 1 else None
@@ -108,7 +120,10 @@ class Preparer:
             # The helper takes every run but the first, which this thread prepares
             # meanwhile: it would only wait for it otherwise.
             try:
-                helper.send(all_runs[1:])
+                if text is None:
+                    helper.send(all_runs[1:])
+                else:
+                    helper.send(TextWork(text, 1, len(all_runs) - 1))
             except HelperDied:
                 log.warning("a capture helper process died; preparing inline")
                 helper.stop()
@@ -261,12 +276,12 @@ class _Helper:
                     self.stop()
             return self._ready
 
-    def send(self, work: list[Run]) -> None:
+    def send(self, work: list[Run] | TextWork) -> None:
         try:
             self.conn.send(work)
         except (OSError, ValueError) as exc:
             raise HelperDied(str(exc)) from None
-        self._expected += len(work)
+        self._expected += work.count if isinstance(work, TextWork) else len(work)
 
     def receive(self) -> PreparedRun | HelperFailed:
         deadline = time.monotonic() + _ANSWER_SECONDS
@@ -311,9 +326,11 @@ def serve_helper(conn: Connection) -> None:
             work = conn.recv()
         except (EOFError, OSError):
             return  # the node closed the pipe or exited
-        for run in work:
+        for run in _runs_of(work):
             try:
-                answer: PreparedRun | HelperFailed = prepare_run(run)
+                answer: PreparedRun | HelperFailed = (
+                    prepare_run(run) if isinstance(run, Run) else run
+                )
             except Exception as exc:  # a bug; the node redoes the run and reports it
                 answer = HelperFailed(f"{type(exc).__name__}: {exc}")
             try:
@@ -321,6 +338,23 @@ def serve_helper(conn: Connection) -> None:
             except OSError:
                 return
         work = []  # hold no document while idle
+
+
+def _runs_of(work: list[Run] | TextWork) -> list[Run] | list[HelperFailed]:
+    """The runs the node asked for: sent as they are, or cut from the document's text the
+    way the node cut them (a failure for each if that does not give as many: the node then
+    prepares them itself)."""
+    if not isinstance(work, TextWork):
+        return work
+    try:
+        cut = list(runs(read_json(work.text)))[work.skip :]
+    except Exception as exc:  # the node read this text: this would be a bug
+        cut, reason = [], f"{type(exc).__name__}: {exc}"
+    else:
+        reason = f"the text has {len(cut)} runs to prepare, not {work.count}"
+    if len(cut) != work.count:
+        return [HelperFailed(reason)] * work.count
+    return cut
 
 
 def warm_up() -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Annotated, Any
 
 import orjson
@@ -15,6 +13,7 @@ from connector.auth import NodeDep, Operator
 from connector.events.access import ReaderDep
 from connector.events.capture import capture_document
 from connector.events.errors import PartnerError
+from connector.events.prepare import InvalidJSON, read_json
 from connector.events.proofs import b64_hashes
 from connector.events.query import EventQuery, encode_token, event_by_id, query_document, run_query
 from connector.events.receipts import accept_receipt, countersign
@@ -27,7 +26,6 @@ router = APIRouter(prefix="/epcis", tags=["epcis"])
 LD_JSON = "application/ld+json"
 CAPTURE_TYPES = ("application/ld+json", "application/json")
 MAX_CAPTURE_EVENTS = 10_000
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def invalid_document(exc: InvalidRecord) -> Problem:
@@ -46,14 +44,15 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in CAPTURE_TYPES:
         raise Problem(415, "Unsupported media type", f"send one of {', '.join(CAPTURE_TYPES)}")
-    document = _json_body(await request.body())
+    text = await request.body()
+    document = _json_body(text)
     body = document.get("epcisBody") if isinstance(document, dict) else None
     events = body if isinstance(body, dict) else {}
     if isinstance(events.get("eventList"), list) and len(events["eventList"]) > MAX_CAPTURE_EVENTS:
         raise Problem(413, "Too many events", f"at most {MAX_CAPTURE_EVENTS} events per document")
     try:
         captured = await run_in_threadpool(
-            capture_document, node, document, preparer=request.app.state.preparer
+            capture_document, node, document, preparer=request.app.state.preparer, text=text
         )
     except InvalidRecord as exc:
         raise invalid_document(exc) from None
@@ -63,26 +62,11 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
 
 
 def _json_body(body: bytes) -> Any:
-    """The request body as JSON, exactly as `json.loads` reads it (400 problem if it cannot).
-
-    orjson reads the usual document several times faster. What it refuses and `json.loads`
-    accepts (NaN, lone surrogates, a BOM, very deep nesting) goes to `json.loads`, which
-    stays the judge; so does any body with a run of 19 or more digits, because orjson reads
-    an integer past 64 bits as a float (and such runs are where float parsers may differ).
-    """
-    if not _LONG_DIGITS.search(body):
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass
+    """The request body as JSON (`prepare.read_json`); a 400 problem if it is not JSON."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return read_json(body)
+    except InvalidJSON as exc:
         raise Problem(400, "Invalid JSON", str(exc), "invalid-json") from None
-    except RecursionError:
-        raise Problem(
-            400, "Invalid JSON", "the document is nested too deeply", "invalid-json"
-        ) from None
 
 
 @router.get("/events")

@@ -18,7 +18,7 @@ from connector.app import create_app
 from connector.events import example as ex
 from connector.events.capture import capture_document
 from connector.events.pipeline import Preparer
-from connector.events.prepare import prepare_run, runs
+from connector.events.prepare import prepare_run, read_json, runs
 from connector.events.tables import containment_table, event_table, object_table, party_table
 from connector.node import Node, init_node
 from ledger.canonical import Canonical
@@ -151,6 +151,19 @@ def test_prepared_runs_equal_one_pass(helper: Preparer) -> None:
     helped = [p for part in helper.parts(document) for p in part]
     assert inline == helped == list(whole.events)
     assert all(type(p.payload) is Canonical for p in helped)  # kept its type across the pipe
+    text = json.dumps(document).encode()
+    from_text = [p for part in helper.parts(read_json(text), text) for p in part]
+    assert from_text == inline  # the helper read the text itself, and cut the same runs
+
+
+def test_text_that_is_not_the_document_is_prepared_inline(helper: Preparer) -> None:
+    """The helper cuts the text into other runs than the node did: it says so for each
+    run, and the node prepares them itself (the helper serves on)."""
+    document = ex.document(chain(80, "P"))
+    other = json.dumps(ex.document(chain(30, "O"))).encode()
+    inline = [p for part in Preparer(0).parts(document) for p in part]
+    assert [p for part in helper.parts(document, other) for p in part] == inline
+    assert [p for part in helper.parts(document) for p in part] == inline  # still serving
 
 
 def test_helper_capture_writes_what_inline_capture_writes(tmp_path: Path, helper: Preparer):
