@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.events.pipeline import Preparer
-from connector.events.prepare import PAYLOAD_VERSION, PreparedEvent, ledger_payload
+from connector.events.prepare import PreparedEvent, ledger_payload
 from connector.events.tables import (
     OPEN_END,
     OPEN_START,
@@ -32,7 +32,6 @@ from ledger import rows
 from schemas.epcis import EPCISEvent
 
 EVENT_TYPE = "epcis.event"
-__all__ = ["EVENT_TYPE", "PAYLOAD_VERSION", "Captured", "capture_document", "event_payload"]
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,11 @@ def capture_document(
     """
     parts = (preparer or _INLINE).parts(document, text)
     with closing(parts):  # hands the helper back even when the capture fails half-way
-        return _capture(node, document, parts, progress)
+        return _capture(node, parts, progress)
 
 
 def _capture(
     node: Node,
-    document: Any,
     parts: Iterator[tuple[PreparedEvent, ...]],
     progress: Callable[[int], None] | None,
 ) -> list[Captured]:

@@ -70,7 +70,7 @@ def folder(tmp_path: Path, runner: CliRunner, database_url: str) -> Path:
     d = tmp_path / "resin"
     result = run(
         runner, "init", "--dir", str(d), "--name", "resin-plant", "--prefix", "88.100.1",
-        *db_option(database_url),
+        "--gs1-prefix", "9506000", "--gs1-prefix", "4012345", *db_option(database_url),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return d
@@ -85,6 +85,7 @@ def test_init_creates_the_node_folder(folder: Path, runner: CliRunner, database_
         assert (folder / "ledger.db").is_file()
     node = Node.open(folder)
     assert node.config.prefixes == ["88.100.1"]
+    assert node.config.gs1_company_prefixes == ["9506000", "4012345"]  # written by init
     assert node.ledger.size == 1
     assert len(node.operator_token) >= 16
     vkey = node.vkey
