@@ -113,7 +113,8 @@ def sign_entry(
     )
 
 
-_PLAIN_MEMBER = re.compile(r"^[0-9A-Za-z.:_-]{1,128}$")
+_PLAIN_MEMBER = re.compile(r"^[0-9A-Za-z.:_-]{1,128}$")  # kid, ts: nothing JSON escapes
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def sign_encoded_entry(
@@ -139,9 +140,6 @@ def sign_encoded_entry(
     ))  # fmt: skip
     sig = base64.b64encode(key.sign(SIGNING_CONTEXT + message).signature).decode()
     return _with_signature(message, sig), sig
-
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _with_signature(unsigned: bytes, sig: str) -> bytes:
