@@ -20,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from nacl.signing import SigningKey
@@ -128,18 +129,27 @@ def sign_encoded_entry(
     """
     if not isinstance(payload, Canonical):
         raise TypeError("payload must be ledger.canonical.Canonical bytes (canonical.encode)")
-    check_type(payload_type)
-    if not (_PLAIN_MEMBER.match(kid) and _PLAIN_MEMBER.match(ts) and _HEX64.match(prev)):
-        raise InvalidInput("entry kid, ts or prev is not in its plain form")
     if type(seq) is not int or seq < 0:
         raise InvalidInput("entry seq must be a non-negative integer")
-    message = b"".join((
-        b'{"kid":"', kid.encode(), b'","payload":', payload, b',"prev":"', prev.encode(),
-        b'","seq":', str(seq).encode(), b',"ts":"', ts.encode(), b'","type":"',
-        payload_type.encode(), b'","v":', str(FORMAT_VERSION).encode(), b"}",
-    ))  # fmt: skip
-    sig = base64.b64encode(key.sign(SIGNING_CONTEXT + message).signature).decode()
-    return _with_signature(message, sig), sig
+    if not _HEX64.match(prev):
+        raise InvalidInput("entry prev is not lowercase hex")
+    head, tail = _plain_members(kid, ts, payload_type)
+    chain = b',"prev":"%s","seq":%d' % (prev.encode(), seq)
+    signed = key.sign(b"".join((SIGNING_CONTEXT, head, payload, chain, tail)))
+    sig = base64.b64encode(signed.signature)
+    return b"".join((head, payload, chain, b',"sig":"', sig, b'"', tail)), sig.decode()
+
+
+@lru_cache(maxsize=64)
+def _plain_members(kid: str, ts: str, payload_type: str) -> tuple[bytes, bytes]:
+    """The entry's bytes before the payload and after the seq, for members checked plain
+    (one transaction appends many entries with the same kid, ts and type)."""
+    check_type(payload_type)
+    if not (_PLAIN_MEMBER.match(kid) and _PLAIN_MEMBER.match(ts)):
+        raise InvalidInput("entry kid or ts is not in its plain form")
+    head = b'{"kid":"%s","payload":' % kid.encode()
+    tail = b',"ts":"%s","type":"%s","v":%d}' % (ts.encode(), payload_type.encode(), FORMAT_VERSION)
+    return head, tail
 
 
 def _with_signature(unsigned: bytes, sig: str) -> bytes:

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from connector.events.pipeline import Preparer
 from connector.events.prepare import PreparedEvent, ledger_payload
@@ -34,8 +34,7 @@ from schemas.epcis import EPCISEvent
 EVENT_TYPE = "epcis.event"
 
 
-@dataclass(frozen=True)
-class Captured:
+class Captured(NamedTuple):
     """Where one event of a captured document ended up."""
 
     event_id: str
