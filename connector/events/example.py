@@ -61,6 +61,16 @@ def party(kind: str, value: str) -> list[dict[str, str]]:
     return [{"type": "owning_party", kind: value}]
 
 
+def shipped_items(tag: str, count: int) -> list[dict[str, Any]]:
+    """`count` shipping observations of one serialised item each, one an hour, told apart by
+    `tag` (distinct events, so none is a duplicate of another)."""
+    return [
+        event("ObjectEvent", n, action="OBSERVE", bizStep="shipping",
+              epcList=[f"urn:epc:id:sgtin:4012345.011111.{tag}{n}"])
+        for n in range(count)
+    ]  # fmt: skip
+
+
 def resin_plant(mill: str) -> list[dict[str, Any]]:
     """Make a resin batch, split it, ship one half to the mill (`mill` = its DID)."""
     return [

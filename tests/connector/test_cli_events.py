@@ -16,14 +16,6 @@ from connector.events import example as ex
 from connector.node import Node, init_node
 
 
-def _events(tag: str, count: int) -> list[dict]:
-    return [
-        ex.event("ObjectEvent", n, action="OBSERVE", bizStep="shipping",
-                 epcList=[f"urn:epc:id:sgtin:4012345.011111.{tag}{n}"])
-        for n in range(count)
-    ]  # fmt: skip
-
-
 @pytest.fixture
 def folder(tmp_path: Path, database_url: str) -> Path:
     init_node(tmp_path / "n", "plant", [], port=9, database_url=database_url).close()
@@ -40,8 +32,8 @@ def _capture(*args: str):
 
 
 def test_json_output_is_the_http_answer(tmp_path: Path, folder: Path):
-    first = ex.document(_events("A", 12))
-    second = ex.document(_events("B", 3) + _events("A", 2))  # two already captured
+    first = ex.document(ex.shipped_items("A", 12))
+    second = ex.document(ex.shipped_items("B", 3) + ex.shipped_items("A", 2))  # 2 known
     files = [_write(tmp_path / "a.json", first), _write(tmp_path / "b.json", second)]
 
     result = _capture("--dir", str(folder), *map(str, files), "--json")
@@ -64,7 +56,7 @@ def test_json_output_is_the_http_answer(tmp_path: Path, folder: Path):
 
 
 def test_plain_output_counts_new_and_known_events(tmp_path: Path, folder: Path):
-    path = _write(tmp_path / "a.json", ex.document(_events("C", 4)))
+    path = _write(tmp_path / "a.json", ex.document(ex.shipped_items("C", 4)))
     assert _capture("--dir", str(folder), str(path)).exit_code == 0
     again = _capture("--dir", str(folder), str(path))
     assert again.exit_code == 0, again.output
@@ -72,8 +64,8 @@ def test_plain_output_counts_new_and_known_events(tmp_path: Path, folder: Path):
 
 
 def test_a_bad_file_stops_every_file_before_anything_is_written(tmp_path: Path, folder: Path):
-    good = _write(tmp_path / "good.json", ex.document(_events("D", 5)))
-    events = _events("E", 5)
+    good = _write(tmp_path / "good.json", ex.document(ex.shipped_items("D", 5)))
+    events = ex.shipped_items("E", 5)
     events[3]["bizStep"] = "juggling"
     bad = _write(tmp_path / "bad.json", ex.document(events))
     result = _capture("--dir", str(folder), str(good), str(bad))

@@ -68,19 +68,11 @@ def _back_to_format1(node: Node) -> None:
         conn.execute(text("UPDATE tracespace_format SET version = 1"))
 
 
-def _events(tag: str, count: int) -> list[dict]:
-    return [
-        ex.event("ObjectEvent", n, action="OBSERVE", bizStep="shipping",
-                 epcList=[f"urn:epc:id:sgtin:4012345.011111.{tag}{n}"])
-        for n in range(count)
-    ]  # fmt: skip
-
-
 def test_a_format1_database_is_migrated_and_its_events_stay_found(
     tmp_path: Path, database_url: str
 ) -> None:
     node = init_node(tmp_path / "n", "plant", [], port=9, database_url=database_url)
-    document = ex.document(_events("A", 30))
+    document = ex.document(ex.shipped_items("A", 30))
     first = capture_document(node, document)
     _back_to_format1(node)
     node.close()
@@ -101,7 +93,7 @@ def test_a_format1_database_is_migrated_and_its_events_stay_found(
         again = capture_document(node, document)  # the same events: found, not appended
         assert [(c.seq, c.duplicate) for c in again] == [(c.seq, True) for c in first]
         assert event_by_id(node, first[7].event_id, SELF).seq == first[7].seq
-        more = capture_document(node, ex.document(_events("B", 5)))
+        more = capture_document(node, ex.document(ex.shipped_items("B", 5)))
         assert [c.seq for c in more] == list(range(first[-1].seq + 1, first[-1].seq + 6))
         assert not any(c.duplicate for c in more)
     finally:
@@ -111,8 +103,8 @@ def test_a_format1_database_is_migrated_and_its_events_stay_found(
 def test_an_event_key_collision_still_tells_events_apart(operator_node) -> None:
     """Two Event Hash IDs under one key (made here by hand): lookups compare the hash text."""
     node, _ = operator_node
-    (stored,) = capture_document(node, ex.document(_events("C", 1)))
-    other = ex.document(_events("D", 1))
+    (stored,) = capture_document(node, ex.document(ex.shipped_items("C", 1)))
+    other = ex.document(ex.shipped_items("D", 1))
     (prepared,) = prepare_run(Run(other, 0)).events
     with node.engine.begin() as conn:
         conn.execute(
