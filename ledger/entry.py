@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from nacl.signing import SigningKey
 
 from ledger import keys
-from ledger.canonical import Canonical, canonical_json
+from ledger.canonical import Canonical, canonical_json, encode
 from ledger.errors import InvalidInput, VerificationError
 
 FORMAT_VERSION = 1
@@ -91,26 +91,12 @@ def sign_entry(
 
     `kid` may be passed by callers that sign many entries with one key.
     """
-    unsigned = {
-        "v": FORMAT_VERSION,
-        "seq": seq,
-        "ts": ts or utc_now(),
-        "kid": kid or keys.public_key_id(bytes(key.verify_key)),
-        "type": check_type(payload_type),
-        "payload": payload,
-        "prev": prev,
-    }
-    message = canonical_json(unsigned)
-    sig = base64.b64encode(key.sign(SIGNING_CONTEXT + message).signature).decode()
+    ts = ts or utc_now()
+    kid = kid or keys.public_key_id(bytes(key.verify_key))
+    check_type(payload_type)
+    body, sig = sign_encoded_entry(key, seq, prev, payload_type, encode(payload), ts, kid)
     return Entry(
-        seq=seq,
-        ts=unsigned["ts"],
-        kid=unsigned["kid"],
-        type=payload_type,
-        payload=payload,
-        prev=prev,
-        sig=sig,
-        body=_with_signature(message, sig),
+        seq=seq, ts=ts, kid=kid, type=payload_type, payload=payload, prev=prev, sig=sig, body=body
     )
 
 
@@ -123,9 +109,9 @@ def sign_encoded_entry(
 ) -> tuple[bytes, str]:
     """`sign_entry` for a payload already in canonical form: `(entry bytes, signature)`.
 
-    The canonical object is its members in sorted order, so the unsigned entry is the
-    payload's bytes between the other members' (all plain ASCII, checked here), with no
-    second pass over the payload.
+    The canonical object is its members in sorted order, so the entry is the payload's bytes
+    between the other members' (all plain ASCII, checked here), "sig" among them where its
+    name sorts: the payload is encoded once, never inside a second pass over the entry.
     """
     if not isinstance(payload, Canonical):
         raise TypeError("payload must be ledger.canonical.Canonical bytes (canonical.encode)")
@@ -150,16 +136,6 @@ def _plain_members(kid: str, ts: str, payload_type: str) -> tuple[bytes, bytes]:
     head = b'{"kid":"%s","payload":' % kid.encode()
     tail = b',"ts":"%s","type":"%s","v":%d}' % (ts.encode(), payload_type.encode(), FORMAT_VERSION)
     return head, tail
-
-
-def _with_signature(unsigned: bytes, sig: str) -> bytes:
-    """Insert the "sig" member where canonical order puts it: just before "ts".
-
-    Only ts, type and v follow it, and none can hold a quote, so the last match is the
-    top-level member. Cheaper than canonicalising the whole entry a second time.
-    """
-    at = unsigned.rfind(b',"ts":"')
-    return unsigned[:at] + b',"sig":"' + sig.encode("ascii") + b'"' + unsigned[at:]
 
 
 def parse_entry(body: bytes) -> Entry:
