@@ -22,7 +22,6 @@ from connector.events.tables import (
     OPEN_END,
     OPEN_START,
     containment_table,
-    event_key,
     event_table,
     object_table,
     party_table,
@@ -88,8 +87,8 @@ def _capture(
         known: dict[str, tuple[str, int]] = {}
         index = _IndexRows()
         for part in itertools.chain([first] if first else [], parts):
-            fresh = [p.event_hash for p in part if p.event_hash not in known]
-            known.update(_known_hashes(driver, list(dict.fromkeys(fresh))))
+            fresh = [p.event_key for p in part if p.event_hash not in known]
+            known.update(_stored_under(driver, list(dict.fromkeys(fresh))))
             for prepared in part:
                 previous = known.get(prepared.event_hash)
                 if previous is not None:
@@ -108,18 +107,19 @@ def _capture(
 _INLINE = Preparer(workers=0)
 
 
-def _known_hashes(driver: rows.Driver, hashes: list[str]) -> dict[str, tuple[str, int]]:
+def _stored_under(driver: rows.Driver, keys: list[int]) -> dict[str, tuple[str, int]]:
+    """The stored events under event `keys`: (event id, seq) by Event Hash ID."""
     found: dict[str, tuple[str, int]] = {}
     mark = rows.placeholder(driver)
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start : start + 500]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
         found.update(
             (h, (event_id, int(seq)))
             for h, event_id, seq in rows.execute(
                 driver,
                 "SELECT event_hash, event_id, seq FROM epcis_event "
                 f"WHERE event_key IN ({', '.join([mark] * len(chunk))})",
-                tuple(event_key(h) for h in chunk),
+                tuple(chunk),
             )
         )
     return found

@@ -326,13 +326,7 @@ def serve_helper(conn: Connection) -> None:
             work = conn.recv()
         except (EOFError, OSError):
             return  # the node closed the pipe or exited
-        for run in _runs_of(work):
-            try:
-                answer: PreparedRun | HelperFailed = (
-                    prepare_run(run) if isinstance(run, Run) else run
-                )
-            except Exception as exc:  # a bug; the node redoes the run and reports it
-                answer = HelperFailed(f"{type(exc).__name__}: {exc}")
+        for answer in _answers(work):
             try:
                 conn.send(answer)
             except OSError:
@@ -340,21 +334,28 @@ def serve_helper(conn: Connection) -> None:
         work = []  # hold no document while idle
 
 
-def _runs_of(work: list[Run] | TextWork) -> list[Run] | list[HelperFailed]:
-    """The runs the node asked for: sent as they are, or cut from the document's text the
-    way the node cut them (a failure for each if that does not give as many: the node then
-    prepares them itself)."""
-    if not isinstance(work, TextWork):
-        return work
-    try:
-        cut = list(runs(read_json(work.text)))[work.skip :]
-    except Exception as exc:  # the node read this text: this would be a bug
-        cut, reason = [], f"{type(exc).__name__}: {exc}"
-    else:
-        reason = f"the text has {len(cut)} runs to prepare, not {work.count}"
-    if len(cut) != work.count:
-        return [HelperFailed(reason)] * work.count
-    return cut
+def _answers(work: list[Run] | TextWork) -> Iterator[PreparedRun | HelperFailed]:
+    """An answer for each run the node asked for, in order. Runs sent as text are cut the
+    way the node cut them; if that does not give as many, each answer is a failure, and the
+    node prepares those runs itself. A run whose preparation raises (not InvalidRecord) is a
+    bug: the answer says so, and the node redoes the run, which reports it."""
+    if isinstance(work, TextWork):
+        try:
+            cut = list(runs(read_json(work.text)))[work.skip :]
+        except Exception as exc:  # the node read this text: this would be a bug
+            cut, reason = [], f"{type(exc).__name__}: {exc}"
+        else:
+            reason = f"the text has {len(cut)} runs to prepare, not {work.count}"
+        if len(cut) != work.count:
+            yield from [HelperFailed(reason)] * work.count
+            return
+        work = cut
+    for run in work:
+        try:
+            answer: PreparedRun | HelperFailed = prepare_run(run)
+        except Exception as exc:
+            answer = HelperFailed(f"{type(exc).__name__}: {exc}")
+        yield answer
 
 
 def warm_up() -> int:

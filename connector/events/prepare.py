@@ -74,6 +74,11 @@ class PreparedEvent(NamedTuple):
     links: tuple[tuple[str, str, str | None, int], ...]
 
     @property
+    def event_key(self) -> int:
+        """The event's index key (`tables.event_key` of its hash), the row's first value."""
+        return self.row[0]
+
+    @property
     def event_id(self) -> str:
         """The id the event is stored under: the one it declares, else its Event Hash ID."""
         return self.declared_event_id or self.event_hash
