@@ -1,10 +1,12 @@
-"""`tracespace events capture`: files validated first, each captured all or nothing, `--json`
-printing the body the HTTP capture answers."""
+"""The events CLI: `events capture` (files validated first, each captured all or nothing,
+`--json` printing the body the HTTP capture answers), and `trace` and `recall` printing what
+the HTTP routes answer, from the node folder or from a running node (`--url`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +14,11 @@ from typer.testing import CliRunner
 
 from connector.app import create_app
 from connector.cli import app as cli_app
+from connector.config import NodeConfig
+from connector.demo import free_port, start_node
 from connector.events import example as ex
+from connector.events.capture import capture_document
+from connector.events.objects import object_key
 from connector.node import Node, init_node
 
 
@@ -77,3 +83,61 @@ def test_a_bad_file_stops_every_file_before_anything_is_written(tmp_path: Path, 
         assert node.ledger.size == 1  # only the genesis entry: the good file was not captured
     finally:
         node.close()
+
+
+@pytest.fixture(scope="module")
+def chain_node(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A node that captured the worked textile chain (split, merge, pack, ship, sell)."""
+    folder = tmp_path_factory.mktemp("chain") / "n"
+    node = init_node(folder, "chain", [], port=free_port())
+    try:
+        for events in (
+            ex.resin_plant("did:web:mill"),
+            ex.yarn_mill("did:web:resin", "did:web:maker"),
+            ex.garment_maker("did:web:mill"),
+        ):
+            capture_document(node, ex.document(events))
+    finally:
+        node.close()
+    return folder
+
+
+def _graph(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_trace_and_recall_print_what_the_http_routes_answer(chain_node: Path) -> None:
+    node = Node.open(chain_node)
+    try:
+        with TestClient(create_app(node)) as client:
+            client.headers["Authorization"] = f"Bearer {node.operator_token}"
+            http_trace = client.get(f"/trace/{quote(ex.GARMENTS[0], safe='')}").json()
+            http_recall = client.get(f"/recall/{quote(ex.RESIN, safe='')}").json()
+    finally:
+        node.close()
+    cli_trace = _graph(_cli("trace", ex.GARMENTS[0], "--dir", str(chain_node)))
+    cli_recall = _graph(_cli("recall", ex.RESIN, "--dir", str(chain_node)))
+    assert cli_trace == http_trace
+    assert cli_recall == http_recall
+    assert object_key(ex.RESIN) in {n["id"] for n in cli_trace["nodes"]}  # through the chain
+
+
+def test_trace_and_recall_ask_a_running_node_with_url(chain_node: Path) -> None:
+    port = NodeConfig.load(chain_node).port
+    proc = start_node(chain_node, port)
+    at = ["--dir", str(chain_node)]
+    remote = [*at, "--url", f"http://127.0.0.1:{port}"]
+    try:
+        for command, name in (("trace", ex.GARMENTS[0]), ("recall", ex.RESIN)):
+            assert _graph(_cli(command, name, *remote)) == _graph(_cli(command, name, *at))
+        refused = _cli("trace", ex.GARMENTS[0], "--direction", "sideways", *remote)
+        assert refused.exit_code != 0
+        assert len(refused.stderr.strip().splitlines()) == 1 and "HTTP 4" in refused.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(cli_app, list(args))
