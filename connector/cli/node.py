@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from connector import heap
 from connector.cli.common import DirOption, console, one_line_errors, open_node
 from connector.config import ROLES, node_dir
 from connector.node import init_node
@@ -80,10 +80,7 @@ def serve(
     node = open_node(dir)
     workers = default_workers() if capture_workers is None else capture_workers
     app = create_app(node, capture_workers=workers)
-    # What is loaded now (modules, schemas, vocabularies) lives as long as the process: keep
-    # it out of the cyclic collector's full passes, which would otherwise walk it again and
-    # again under a capture load.
-    gc.freeze()
+    heap.settle()  # what is loaded now lives as long as the process (see connector.heap)
     uvicorn.run(
         app,
         host=host,

@@ -18,7 +18,6 @@ second: every hand-over costs a wake-up, and the first one could only be waited 
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
 import os
@@ -30,6 +29,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
+from connector import heap
 from connector.events.prepare import (
     PreparedEvent,
     PreparedRun,
@@ -319,7 +319,7 @@ def serve_helper(conn: Connection) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the node, which stops us
     warm_up()
-    gc.freeze()  # the loaded schemas and modules stay: spare them the collector's passes
+    heap.settle()  # the loaded schemas and modules stay (see connector.heap)
     conn.send(_READY)
     while True:
         try:
