@@ -11,9 +11,14 @@ runs are prepared in the calling thread: the results are the same, only slower.
 
 The pipe is driven by the capturing thread itself, not by executor threads: a thread that
 needs the GIL while the capture computes waits up to the interpreter's switch interval
-(5 ms) for it, which is longer than preparing a run takes. For the same reason the first
-run of a document is prepared by the capturing thread, while the helper starts on the
-second: every hand-over costs a wake-up, and the first one could only be waited for.
+(5 ms) for it, which is longer than preparing a run takes. For the same reason, when the
+helper is idle, the first run of a document is prepared by the capturing thread while the
+helper starts on the second: every hand-over costs a wake-up, and the first one could only
+be waited for.
+
+Concurrent captures share a helper in turn (`_Ticket`). A capture that finds documents
+queued ahead of its own sends the helper every run: it will wait for the append lock
+anyway, and meanwhile the helper prepares its document instead of this process.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import queue
 import signal
 import threading
 import time
@@ -85,7 +89,9 @@ class Preparer:
 
     The helpers start at the first capture, in the background: until one is ready,
     documents are prepared inline, so no capture waits for a process to start. A helper
-    serves one capture at a time. Thread-safe.
+    takes documents in turn (`_Ticket`): while one capture appends what the helper
+    prepared for it, the helper already prepares the next capture's document, which waits
+    for the append lock anyway. Thread-safe.
     """
 
     def __init__(self, workers: int = 0) -> None:
@@ -94,7 +100,6 @@ class Preparer:
         self.workers = workers
         self._lock = threading.Lock()
         self._helpers: list[_Helper] = []
-        self._idle: queue.SimpleQueue[_Helper] = queue.SimpleQueue()
         self._closed = False
         self._failed_starts = 0
 
@@ -115,26 +120,20 @@ class Preparer:
             prepared_runs = [prepare_run(run) for run in all_runs]
             yield from self._checked(prepared_runs)
             return
+        ticket = helper.submit(all_runs, text)
         problems: list[Problem] = []
         try:
-            # The helper takes every run but the first, which this thread prepares
-            # meanwhile: it would only wait for it otherwise.
-            try:
-                if text is None:
-                    helper.send(all_runs[1:])
-                else:
-                    helper.send(TextWork(text, 1, len(all_runs) - 1))
-            except HelperDied:
-                log.warning("a capture helper process died; preparing inline")
-                helper.stop()
             for index, run in enumerate(all_runs):
-                prepared = self._prepared(helper if index else None, run)
+                if index < ticket.skip:
+                    prepared = prepare_run(run)
+                else:
+                    prepared = self._prepared(helper, ticket, run)
                 if prepared.problems or problems:
                     problems += prepared.problems
                     continue
                 yield prepared.events
         finally:
-            self._give_back(helper)
+            helper.release(ticket)
         if problems:
             raise InvalidRecord(ordered_problems(problems))
 
@@ -173,38 +172,25 @@ class Preparer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _prepared(self, helper: _Helper | None, run: Run) -> PreparedRun:
-        if helper is not None and helper.alive:
-            try:
-                answer = helper.receive()
-            except HelperDied as exc:
-                log.warning("capture helper lost (%s); preparing inline", exc)
-                helper.stop()
-            except BaseException:
-                helper.stop()  # the count of answers owed is lost with it
-                raise
-            else:
-                if isinstance(answer, PreparedRun):
-                    return answer
-                # The helper failed on this run (and stays up): preparing it here raises
-                # the same error, with its traceback in this process's log.
+    @staticmethod
+    def _prepared(helper: _Helper, ticket: _Ticket, run: Run) -> PreparedRun:
+        answer = helper.answer(ticket)
+        if isinstance(answer, PreparedRun):
+            return answer
+        # No answer (the helper died), or the helper failed on this run (and stays up):
+        # preparing it here gives the same result, or raises the same error with its
+        # traceback in this process's log.
         return prepare_run(run)
 
     def _take(self) -> _Helper | None:
-        """An idle, ready helper; None to prepare inline (starting the helpers if needed)."""
+        """The ready helper with the fewest documents queued; None to prepare inline
+        (starting the helpers if needed)."""
         if not self.workers or not self._spawn():
             return None
-        while True:
-            try:
-                helper = self._idle.get_nowait()
-            except queue.Empty:
-                return None
-            if not helper.alive:
-                continue  # a dead one is dropped; the next capture starts another
-            if helper.ready():
-                return helper
-            self._idle.put(helper)
-            return None
+        with self._lock:
+            helpers = list(self._helpers)
+        ready = [helper for helper in helpers if helper.alive and helper.ready()]
+        return min(ready, key=lambda helper: helper.queued, default=None)
 
     def _spawn(self) -> bool:
         """Start helpers until there are `workers` alive; False once closed, or once
@@ -227,24 +213,26 @@ class Preparer:
                     self._failed_starts += 1
                     return bool(self._helpers)
                 self._helpers.append(helper)
-                self._idle.put(helper)
             return True
 
-    def _give_back(self, helper: _Helper) -> None:
-        if helper.alive:
-            try:
-                helper.drain()
-            except HelperDied:
-                helper.stop()
-            except BaseException:
-                helper.stop()
-                raise
-        if helper.alive:
-            self._idle.put(helper)
+
+class _Ticket:
+    """One capture's place in a helper's queue: the helper answers for its runs from
+    `skip` on, after the answers for every earlier ticket."""
+
+    def __init__(self, number: int, skip: int, owed: int) -> None:
+        self.number = number
+        self.skip = skip
+        self.owed = owed  # answers sent for this ticket and not yet read
 
 
 class _Helper:
-    """One helper process and its pipe; the caller keeps it to one capture at a time."""
+    """One helper process and its pipe, shared by captures in the order of their tickets.
+
+    Documents are sent in ticket order, and the helper answers in the order it was sent
+    them, so only the capture whose turn it is reads from the pipe; the others wait
+    (without the append lock: a capture takes it only once it holds its first run).
+    """
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")  # the node runs threads: never fork
@@ -263,7 +251,15 @@ class _Helper:
         self.was_ready = False
         self._ready = False
         self._ready_lock = threading.Lock()
-        self._expected = 0
+        self._sending = threading.Lock()  # tickets are numbered in the order they are sent
+        self._turns = threading.Condition()
+        self._issued = 0  # tickets given out
+        self._serving = 0  # the ticket whose answers are read now
+
+    @property
+    def queued(self) -> int:
+        """Documents sent to the helper whose answers are not all read yet."""
+        return self._issued - self._serving
 
     def ready(self) -> bool:
         """Whether the helper has started and warmed up (never waits)."""
@@ -276,14 +272,65 @@ class _Helper:
                     self.stop()
             return self._ready
 
-    def send(self, work: list[Run] | TextWork) -> None:
-        try:
-            self.conn.send(work)
-        except (OSError, ValueError) as exc:
-            raise HelperDied(str(exc)) from None
-        self._expected += work.count if isinstance(work, TextWork) else len(work)
+    def submit(self, all_runs: list[Run], text: bytes | None) -> _Ticket:
+        """Send the helper the runs of one document: every run when documents are queued
+        ahead of it (the capture would only wait for its turn), else all but the first,
+        which the capture prepares itself meanwhile."""
+        # Not under `_turns`: a send may wait for the helper, which may wait for the
+        # capture whose turn it is to read, which needs `_turns` to do so.
+        with self._sending:
+            skip = 0 if self.queued else 1
+            ticket = _Ticket(self._issued, skip, len(all_runs) - skip)
+            self._issued += 1
+            try:
+                if text is None:
+                    self.conn.send(all_runs[skip:])
+                else:
+                    self.conn.send(TextWork(text, skip, ticket.owed))
+            except (OSError, ValueError) as exc:
+                log.warning("a capture helper process died (%s); preparing inline", exc)
+                ticket.owed = 0
+                self.stop()
+            return ticket
 
-    def receive(self) -> PreparedRun | HelperFailed:
+    def answer(self, ticket: _Ticket) -> PreparedRun | HelperFailed | None:
+        """The next answer for `ticket`, once it is its turn; None if the helper is gone."""
+        if not self.alive or not ticket.owed:
+            return None
+        try:
+            self._wait_turn(ticket)
+            if not self.alive:
+                return None
+            answer = self._receive()
+        except HelperDied as exc:
+            log.warning("capture helper lost (%s); preparing inline", exc)
+            self.stop()
+            return None
+        except BaseException:
+            self.stop()  # the count of answers owed is lost with it
+            raise
+        ticket.owed -= 1
+        return answer
+
+    def release(self, ticket: _Ticket) -> None:
+        """End `ticket`: read the answers it no longer wants (its capture stopped early),
+        then pass the turn on."""
+        try:
+            while self.alive and ticket.owed:
+                self.answer(ticket)
+        finally:
+            with self._turns:
+                self._serving = max(self._serving, ticket.number + 1)
+                self._turns.notify_all()
+
+    def _wait_turn(self, ticket: _Ticket) -> None:
+        deadline = time.monotonic() + _ANSWER_SECONDS
+        with self._turns:
+            while self.alive and self._serving < ticket.number:
+                if not self._turns.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise HelperDied(f"no turn in {_ANSWER_SECONDS} s")
+
+    def _receive(self) -> PreparedRun | HelperFailed:
         deadline = time.monotonic() + _ANSWER_SECONDS
         try:
             while not self.conn.poll(_POLL_SECONDS):
@@ -291,19 +338,14 @@ class _Helper:
                     raise HelperDied("the helper exited")
                 if time.monotonic() > deadline:
                     raise HelperDied(f"no answer in {_ANSWER_SECONDS} s")
-            answer = self.conn.recv()
+            return self.conn.recv()
         except (EOFError, OSError) as exc:
             raise HelperDied(str(exc)) from None
-        self._expected -= 1
-        return answer
-
-    def drain(self) -> None:
-        """Read the answers for runs the capture no longer wants (it stopped early)."""
-        while self._expected:
-            self.receive()
 
     def stop(self) -> None:
-        self.alive = False
+        with self._turns:
+            self.alive = False
+            self._turns.notify_all()  # whoever waits for a turn prepares inline now
         self.conn.close()
         if self.process.is_alive():
             self.process.terminate()
@@ -314,8 +356,10 @@ def serve_helper(conn: Connection) -> None:
     """The helper process: warm up, then prepare the runs of each document it is sent,
     answering run by run, in order.
 
-    It reads a whole document before it writes, and the node reads every answer before it
-    sends the next document, so the two never both wait to write.
+    Both ends may wait to write at once: the helper when the answers for one capture fill
+    the pipe before that capture reads them (it waits for the append lock), the node when
+    a later capture's document fills the other direction. The capture whose turn it is
+    never waits for a later one, so it reads in the end and both writes go through.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the node, which stops us
     warm_up()

@@ -7,6 +7,8 @@ import copy
 import json
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,6 +168,115 @@ def test_text_that_is_not_the_document_is_prepared_inline(helper: Preparer) -> N
     assert [p for part in helper.parts(document) for p in part] == inline  # still serving
 
 
+def _inline(document: dict) -> list:
+    return [p for part in Preparer(0).parts(document) for p in part]
+
+
+def _in_thread(work) -> tuple[threading.Thread, list]:
+    """Run `work()` in a thread; its result (or exception) lands in the returned list."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # handed to the test, which asserts on it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _waiting_for_turn(helper, ticket_number: int) -> bool:
+    """Whether a ticket numbered `ticket_number` has been given out and is not served yet."""
+    return helper._issued > ticket_number and helper._serving <= ticket_number
+
+
+def _wait_until(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_document_queued_behind_another_goes_whole_to_the_helper_and_waits_its_turn(
+    helper: Preparer,
+) -> None:
+    first_doc, second_doc = ex.document(chain(80, "C")), ex.document(chain(70, "D"))
+    (process,) = helper._helpers
+    issued = process._issued
+    first = helper.parts(first_doc)
+    head = next(first)  # prepared here: the helper was idle, it takes the other runs
+    thread, outcome = _in_thread(lambda: [p for part in helper.parts(second_doc) for p in part])
+    _wait_until(lambda: _waiting_for_turn(process, issued + 1))
+    assert not outcome  # the second document waits until the first has all its answers
+    rest = [p for part in first for p in part]
+    thread.join(30)
+    assert [*head, *rest] == _inline(first_doc)
+    assert outcome == [_inline(second_doc)]
+    assert process._issued == issued + 2 and process.queued == 0  # both went to the helper
+
+
+def test_a_capture_that_stops_early_hands_the_turn_on(helper: Preparer) -> None:
+    first_doc, second_doc = ex.document(chain(80, "E")), ex.document(chain(80, "F"))
+    (process,) = helper._helpers
+    issued = process._issued
+    first = helper.parts(first_doc)
+    next(first)
+    thread, outcome = _in_thread(lambda: [p for part in helper.parts(second_doc) for p in part])
+    _wait_until(lambda: _waiting_for_turn(process, issued + 1))
+    first.close()  # e.g. the append failed: its unread answers are read and dropped
+    thread.join(30)
+    assert outcome == [_inline(second_doc)]
+    assert process.queued == 0
+    assert [p for part in helper.parts(first_doc) for p in part] == _inline(first_doc)
+
+
+def test_captures_waiting_on_a_helper_that_dies_prepare_inline(tmp_path: Path) -> None:
+    preparer = Preparer(workers=1)
+    try:
+        assert preparer.start(timeout=START_SECONDS)
+        (process,) = preparer._helpers
+        first_doc, second_doc = ex.document(chain(80, "G")), ex.document(chain(80, "H"))
+        first = preparer.parts(first_doc)
+        head = next(first)
+        thread, outcome = _in_thread(
+            lambda: [p for part in preparer.parts(second_doc) for p in part]
+        )
+        _wait_until(lambda: _waiting_for_turn(process, 1))
+        os.kill(process.process.pid, signal.SIGKILL)
+        assert [*head, *(p for part in first for p in part)] == _inline(first_doc)
+        thread.join(30)
+        assert outcome == [_inline(second_doc)]
+        assert not process.alive
+    finally:
+        preparer.close()
+
+
+def test_concurrent_captures_through_one_helper_each_land_whole(tmp_path: Path, helper):
+    node = _node(tmp_path, "n")
+    try:
+        documents = [ex.document(chain(60, tag)) for tag in ("J", "K", "L", "M")]
+        (process,) = helper._helpers
+        issued = process._issued
+        threads = [
+            _in_thread(lambda doc=doc: capture_document(node, doc, preparer=helper))
+            for doc in documents
+        ]
+        for thread, _ in threads:
+            thread.join(60)
+        results = [outcome[0] for _, outcome in threads]
+        for captured, document in zip(results, documents, strict=True):
+            assert not isinstance(captured, BaseException), captured
+            seqs = [c.seq for c in captured]
+            assert seqs == list(range(seqs[0], seqs[0] + 60))  # one transaction each
+            assert [c.event_hash for c in captured] == [p.event_hash for p in _inline(document)]
+        assert node.ledger.size == 1 + 4 * 60
+        assert process._issued == issued + 4  # none was prepared inline for want of a helper
+    finally:
+        node.close()
+
+
 def test_helper_capture_writes_what_inline_capture_writes(tmp_path: Path, helper: Preparer):
     document = ex.document(chain(90, "Q"))
     inline_node, helped_node = _node(tmp_path, "inline"), _node(tmp_path, "helped")
@@ -300,10 +411,12 @@ def test_a_run_the_helper_cannot_prepare_is_answered_and_the_helper_goes_on(monk
 
     monkeypatch.setattr(pipeline, "prepare_run", prepare)
     pipe = _FakePipe([bad, good])
+    thresholds = gc.get_threshold()
     try:
         pipeline.serve_helper(pipe)  # returns at the end of the work (EOF)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     ready, failed, prepared = pipe.sent
     assert ready == "ready"
