@@ -343,13 +343,21 @@ class _Helper:
             raise HelperDied(str(exc)) from None
 
     def stop(self) -> None:
+        """Stop the helper process (any thread, any number of times).
+
+        The pipe is not closed here: another capture may be reading or writing it right
+        now, and a closed descriptor's number is handed to the next file this process
+        opens. The helper's exit ends the pipe for them (end of file, broken pipe); the
+        descriptor is closed with the last reference to this object.
+        """
         with self._turns:
             self.alive = False
             self._turns.notify_all()  # whoever waits for a turn prepares inline now
-        self.conn.close()
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join(timeout=5)  # reap it: no zombie left behind
+        for end in (self.process.terminate, self.process.kill):
+            if not self.process.is_alive():
+                break
+            end()
+            self.process.join(timeout=5)  # reap it: no zombie left behind
 
 
 def serve_helper(conn: Connection) -> None:

@@ -253,6 +253,25 @@ def test_captures_waiting_on_a_helper_that_dies_prepare_inline(tmp_path: Path) -
         preparer.close()
 
 
+def test_a_helper_stopped_from_many_threads_at_once_leaves_its_pipe_open() -> None:
+    """Captures that share a helper may all stop it when it dies. Closing its pipe then could
+    close a descriptor number that another thread is reading, or that a new file reuses;
+    so stopping ends the process only, and the pipe goes with the last reference."""
+    preparer = Preparer(workers=1)
+    try:
+        assert preparer.start(timeout=START_SECONDS)
+        (process,) = preparer._helpers
+        threads = [_in_thread(process.stop) for _ in range(8)]
+        for thread, outcome in threads:
+            thread.join(30)
+            assert outcome == [None]  # nobody raised
+        assert not process.alive and not process.process.is_alive()
+        assert not process.conn.closed
+        assert process.answer(process.submit(list(runs(ex.document(chain(40, "N")))), None)) is None
+    finally:
+        preparer.close()
+
+
 def test_concurrent_captures_through_one_helper_each_land_whole(tmp_path: Path, helper):
     node = _node(tmp_path, "n")
     try:
