@@ -16,7 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from connector.events.pipeline import Preparer
+from connector.events.pipeline import PreparedPart, Preparer
 from connector.events.prepare import PreparedEvent, ledger_payload
 from connector.events.tables import (
     OPEN_END,
@@ -77,7 +77,7 @@ def capture_document(
 
 def _capture(
     node: Node,
-    parts: Iterator[tuple[PreparedEvent, ...]],
+    parts: Iterator[PreparedPart],
     progress: Callable[[int], None] | None,
 ) -> list[Captured]:
     first = next(parts, None)  # before taking the append lock: a bad start costs no wait

@@ -30,6 +30,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
@@ -216,14 +217,14 @@ class Preparer:
             return True
 
 
+@dataclass
 class _Ticket:
     """One capture's place in a helper's queue: the helper answers for its runs from
     `skip` on, after the answers for every earlier ticket."""
 
-    def __init__(self, number: int, skip: int, owed: int) -> None:
-        self.number = number
-        self.skip = skip
-        self.owed = owed  # answers sent for this ticket and not yet read
+    number: int
+    skip: int
+    owed: int  # answers sent for this ticket and not yet read
 
 
 class _Helper:

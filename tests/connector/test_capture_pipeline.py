@@ -84,6 +84,10 @@ def _index(node: Node) -> dict[str, list[tuple]]:
     return found
 
 
+def _inline(document: dict) -> list:
+    return [p for part in Preparer(0).parts(document) for p in part]
+
+
 def test_runs_cover_the_document_in_order() -> None:
     events = chain(61)
     document = ex.document(events)
@@ -149,7 +153,7 @@ def test_invalid_corpus_documents_split_into_runs_report_the_same(name: str) -> 
 def test_prepared_runs_equal_one_pass(helper: Preparer) -> None:
     document = ex.document(chain(80, "P"))
     whole = prepare_run(next(runs(document, first=1000)))
-    inline = [p for part in Preparer(0).parts(document) for p in part]
+    inline = _inline(document)
     helped = [p for part in helper.parts(document) for p in part]
     assert inline == helped == list(whole.events)
     assert all(type(p.payload) is Canonical for p in helped)  # kept its type across the pipe
@@ -163,13 +167,9 @@ def test_text_that_is_not_the_document_is_prepared_inline(helper: Preparer) -> N
     run, and the node prepares them itself (the helper serves on)."""
     document = ex.document(chain(80, "P"))
     other = json.dumps(ex.document(chain(30, "O"))).encode()
-    inline = [p for part in Preparer(0).parts(document) for p in part]
+    inline = _inline(document)
     assert [p for part in helper.parts(document, other) for p in part] == inline
     assert [p for part in helper.parts(document) for p in part] == inline  # still serving
-
-
-def _inline(document: dict) -> list:
-    return [p for part in Preparer(0).parts(document) for p in part]
 
 
 def _in_thread(work) -> tuple[threading.Thread, list]:

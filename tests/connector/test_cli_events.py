@@ -34,7 +34,7 @@ def _write(path: Path, document: dict) -> Path:
 
 
 def _capture(*args: str):
-    return CliRunner().invoke(cli_app, ["events", "capture", *args])
+    return _cli("events", "capture", *args)
 
 
 def test_json_output_is_the_http_answer(tmp_path: Path, folder: Path):
